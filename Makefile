@@ -1,0 +1,36 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO_HOME  := examples/home
+DEMO_CACHE := examples/.cache/skillmeat-ls.db
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(STAMP)
+	@echo "== skillmeat-ls cache init (SkillMeat home: $(DEMO_HOME))"
+	$(BIN)/skillmeat-ls --home $(DEMO_HOME) --cache $(DEMO_CACHE) cache init
+	@echo
+	@echo "== skillmeat-ls cache status"
+	$(BIN)/skillmeat-ls --home $(DEMO_HOME) --cache $(DEMO_CACHE) cache status
+
+lint: $(STAMP)
+	$(BIN)/ruff check skillmeat_ls tests benchmarks
+
+test: lint
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/cache_init.py
+
+clean:
+	rm -rf $(VENV) examples/.cache build dist *.egg-info

@@ -1,0 +1,61 @@
+"""SQLAlchemy engines for the cache, with SkillMeat's connection settings.
+
+Every connection runs in WAL mode with foreign keys on and a busy timeout, so several server
+processes (one per editor window) can share one cache file.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import NullPool, StaticPool
+
+BUSY_TIMEOUT_MS = 10_000
+
+_PRAGMAS = (
+    "PRAGMA foreign_keys=ON",
+    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA temp_store=MEMORY",
+)
+
+
+def _configure_connection(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        for pragma in _PRAGMAS:
+            cursor.execute(pragma)
+    finally:
+        cursor.close()
+
+
+def _configure_file_connection(dbapi_connection: sqlite3.Connection, record: Any) -> None:
+    _configure_connection(dbapi_connection, record)
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+    finally:
+        cursor.close()
+
+
+def make_engine(path: Path) -> Engine:
+    """An engine on the SQLite file at ``path`` (no pooling: connections are cheap and short)."""
+    engine = create_engine(
+        f"sqlite:///{path}",
+        poolclass=NullPool,
+        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
+    )
+    event.listen(engine, "connect", _configure_file_connection)
+    return engine
+
+
+def make_memory_engine() -> Engine:
+    """A private in-memory database: the fallback when the cache file cannot be used."""
+    engine = create_engine(
+        "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
+    )
+    event.listen(engine, "connect", _configure_connection)
+    return engine
