@@ -1,0 +1,243 @@
+"""The document model: spans, positions, both schemas, and the chunked parse held to tomllib."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from typing import Any
+
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from skillmeat_ls.document import Document, parse_document, split_chunks
+
+UNIFIED = """\
+[[deployed]]
+artifact_name = "Design Principles"
+artifact_type = "skill"
+from_collection = "default"
+deployed_at = "2026-01-09T14:03:41.312919"
+artifact_path = "skills/Design Principles"
+content_hash = "b399371c92d510b4f1dc7c59489ae4ff44db3bbeff6150d1b3b59baf9698bc06"
+local_modifications = false
+version_lineage = [
+    "b399371c92d510b4f1dc7c59489ae4ff44db3bbeff6150d1b3b59baf9698bc06",
+]
+collection_sha = "b399371c92d510b4f1dc7c59489ae4ff44db3bbeff6150d1b3b59baf9698bc06"
+
+[[deployed]]
+artifact_name = "prd-writer"
+artifact_type = "agent"
+from_collection = "default"
+deployed_at = "2026-01-09T14:32:10.550083"
+artifact_path = "agents/pm/prd-writer.md"
+content_hash = "4c1dd9d428073f665d9b198c506da53b6337ca7676d80684b7126fae77bf5ff2"
+local_modifications = false
+"""
+
+LEGACY = """\
+[deployment]
+collection = "default"
+deployed-at = "2025-11-15T10:30:00Z"
+skillmeat-version = "0.2.0-alpha"
+
+[[artifacts]]
+name = "test-skill"
+type = "skill"
+source = "github:user/repo/test-skill"
+version = "1.0.0"
+sha = "abc123def456"
+deployed-at = "2025-11-15T10:30:00Z"
+deployed-from = "/path/to/collection"
+"""
+
+
+def span_text(doc: Document, span: tuple[int, int]) -> str:
+    return doc.text[span[0] : span[1]]
+
+
+def test_unified_records_and_spans() -> None:
+    doc = parse_document(UNIFIED)
+    assert doc.problems == []
+    assert [r.schema for r in doc.records] == ["unified", "unified"]
+    first, second = doc.records
+    assert first.name == "Design Principles"
+    assert second.text("artifact_path") == "agents/pm/prd-writer.md"
+    name = first.field("artifact_name")
+    assert name is not None
+    assert span_text(doc, name.key_span) == "artifact_name"
+    assert span_text(doc, name.value_span) == '"Design Principles"'
+    lineage = first.field("version_lineage")
+    assert lineage is not None and lineage.value == [first.content_hash]
+    assert span_text(doc, lineage.value_span).startswith("[\n") and span_text(
+        doc, lineage.value_span
+    ).endswith("]")
+    assert span_text(doc, second.header_span) == "[[deployed]]"
+    assert doc.position(second.header_span[0]) == (13, 0)
+
+
+def test_legacy_records_read_by_unified_meaning() -> None:
+    doc = parse_document(LEGACY)
+    assert doc.legacy_header is not None
+    (record,) = doc.records
+    assert record.schema == "legacy"
+    assert (record.name, record.type, record.content_hash) == ("test-skill", "skill", "abc123def456")
+    collection = doc.legacy_collection()
+    assert collection is not None and collection.value == "default"
+    assert span_text(doc, record.anchor("content_hash")) == '"abc123def456"'
+
+
+def test_mixed_file_keeps_both_schemas() -> None:
+    doc = parse_document(LEGACY + "\n" + UNIFIED)
+    assert [r.schema for r in doc.records] == ["legacy", "unified", "unified"]
+
+
+def test_utf16_columns_and_offsets_round_trip() -> None:
+    text = '[[deployed]]\nartifact_name = "😀 émoji"\nartifact_type = "skill"\n'
+    doc = parse_document(text)
+    value = doc.records[0].field("artifact_type")
+    assert value is not None
+    line, column = doc.position(value.value_span[0])
+    assert (line, column) == (2, 16)
+    end = doc.records[0].field("artifact_name")
+    assert end is not None
+    # the closing quote: code point 17 + 7 = 24, but "😀" is two UTF-16 units, so column 25
+    assert doc.position(end.value_span[1] - 1) == (1, 25)
+    assert doc.position(end.value_span[1] - 1, utf16=False) == (1, 24)
+    assert doc.offset_at(1, 25) == end.value_span[1] - 1
+    assert doc.offset_at(2, 16) == value.value_span[0]
+
+
+def test_syntax_error_carries_parser_position() -> None:
+    text = UNIFIED.replace('artifact_type = "agent"', 'artifact_type = "agent" oops')
+    doc = parse_document(text)
+    assert len(doc.problems) == 1
+    line, column = doc.position(doc.problems[0].offset)
+    assert line == 15
+    assert column == len('artifact_type = "agent" ')
+    # the other record still parsed
+    assert doc.records[0].name == "Design Principles"
+
+
+def test_header_inside_multiline_string_is_not_a_split() -> None:
+    text = 'note = """\n[[deployed]]\nnot = "a record"\n"""\n\n[[deployed]]\nartifact_name = "x"\n'
+    doc = parse_document(text)
+    assert doc.problems == []
+    assert len(doc.records) == 1
+    assert doc.root is not None and "note" in doc.root.chunk.entries
+
+
+def test_cross_chunk_conflicts_match_tomllib() -> None:
+    for text in (
+        "[deployment]\na = 1\n[deployment]\nb = 2\n",
+        "deployed = []\n[[deployed]]\nartifact_name = 'x'\n",
+        "[[artifacts]]\nname = 'x'\n[artifacts]\n",
+    ):
+        assert parse_document(text).problems, text
+
+
+def test_parsing_never_raises_on_hostile_input() -> None:
+    for text in (
+        "\x00\x01\x02",
+        "[" * 5000,
+        "a = " + "{b = " * 2000 + "1" + "}" * 2000,
+        "\ufeff[[deployed]]\r\nartifact_name = 'x'\r\n",
+        "a = '\ud800'",
+        "[[deployed]]\nartifact_name = \"x\"\r",
+    ):
+        parse_document(text)
+
+
+# --- properties: the chunked parse agrees with tomllib, and incremental agrees with fresh --------
+
+HEADERS = [
+    "[[deployed]]", "[deployment]", "[[artifacts]]", "[extra]", "[ deployed ]", '["q"]',
+    "[a.b]", "[[deployed.sub]]", "[[ deployed ]]  # c", "[x", "[[y]", "[]",
+]
+VALUES = [
+    '"plain"', "'literal'", '"esc\\"aped\\n"', "true", "false", "42", "-0", "1_000", "3.5",
+    "1979-05-27T07:32:00Z", '[\n  "a",\n  "b",\n]', "[]", "[1, [2, 3]]", "{ x = 1 }",
+    '"""\nmulti\n[[deployed]]\nline"""', "'''\n[x]\n'''", '"unterminated', "[\n[1],\n]", "01",
+    '"tab\there"', "'a' 'b'",
+]
+KEYS = ["artifact_name", "name", '"quoted key"', "a.b", "dup", "x-y", "'lit'", "bad key"]
+
+
+@st.composite
+def toml_texts(draw: st.DrawFn) -> str:
+    lines = []
+    for _ in range(draw(st.integers(0, 14))):
+        kind = draw(st.integers(0, 5))
+        if kind == 0:
+            lines.append(draw(st.sampled_from(HEADERS)))
+        elif kind == 1:
+            lines.append("")
+        elif kind == 2:
+            lines.append("# comment [[deployed]]")
+        else:
+            lines.append(f"{draw(st.sampled_from(KEYS))} = {draw(st.sampled_from(VALUES))}")
+    text = "\n".join(lines) + draw(st.sampled_from(["", "\n", "\r\n"]))
+    if draw(st.booleans()):
+        at = draw(st.integers(0, len(text)))
+        text = text[:at] + draw(st.text(max_size=4)) + text[at:]
+    return text
+
+
+def merged_data(doc: Document) -> dict[str, Any] | None:
+    """The document's data merged from its chunks, for files with single-level headers only."""
+    data: dict[str, Any] = {}
+    for placed in doc.placed:
+        chunk = placed.chunk
+        assert chunk.data is not None
+        if chunk.kind == "root":
+            data.update(chunk.data)
+        elif len(chunk.path) != 1:
+            return None
+        elif chunk.kind == "table":
+            data[chunk.path[0]] = dict(chunk.data)
+        else:
+            data.setdefault(chunk.path[0], []).append(dict(chunk.data))
+    return data
+
+
+@settings(max_examples=int(os.environ.get("SKILLMEAT_LS_EXAMPLES", 400)), suppress_health_check=[HealthCheck.too_slow])
+@given(toml_texts())
+@example('a = """\n[x]\n"""\n[[deployed]]\nname = "x"\n')
+@example("dup = 1\ndup = 2\n")
+def test_chunked_parse_agrees_with_tomllib(text: str) -> None:
+    doc = parse_document(text)
+    try:
+        whole = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        assert doc.problems, "tomllib rejects this text but the chunked parse accepted it"
+        return
+    assert doc.problems == [], f"tomllib accepts this text: {doc.problems}"
+    assert "".join(p.chunk.text for p in doc.placed) == text
+    merged = merged_data(doc)
+    if merged is not None:
+        assert merged == whole
+
+
+@settings(max_examples=int(os.environ.get("SKILLMEAT_LS_EXAMPLES", 300)), suppress_health_check=[HealthCheck.too_slow])
+@given(toml_texts(), st.data())
+def test_incremental_parse_equals_fresh_parse(text: str, data: st.DataObject) -> None:
+    previous = parse_document(text)
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, min(len(text), start + 12)))
+    insert = data.draw(st.sampled_from(["", "x", "\n", "[[deployed]]\n", '"""', "= 1\n", "[a]"]))
+    edited = text[:start] + insert + text[end:]
+    incremental = parse_document(edited, previous=previous)
+    fresh = parse_document(edited)
+    assert [p.chunk.text for p in incremental.placed] == [p.chunk.text for p in fresh.placed]
+    assert [(p.offset, p.line) for p in incremental.placed] == [
+        (p.offset, p.line) for p in fresh.placed
+    ]
+    assert bool(incremental.problems) == bool(fresh.problems)
+    assert [(r.schema, r.chunk.data) for r in incremental.records] == [
+        (r.schema, r.chunk.data) for r in fresh.records
+    ]
+
+
+def test_split_is_lossless() -> None:
+    text = LEGACY + "\n" + UNIFIED
+    assert "".join(split_chunks(text)) == text
