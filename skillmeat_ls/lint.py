@@ -1,0 +1,110 @@
+"""Linting deployment files on disk: the ``check`` job, shared by the CLI and the demo.
+
+Finds the deployment files under the given paths, loads the SkillMeat home's collections once
+(through the cache when it can be opened), and analyses every file with all the rules.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from skillmeat_ls.cache import initialize_cache
+from skillmeat_ls.collections import CollectionIndex, load_collections
+from skillmeat_ls.document import Document, parse_document
+from skillmeat_ls.rules import Analyzer, Context, Diagnostic, RuleSettings, Severity
+from skillmeat_ls.workspace import DiskProbe, find_deployment_files
+
+log = logging.getLogger(__name__)
+
+#: Files larger than this are reported, not read: no deployment file comes near it.
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class FileReport:
+    path: Path
+    document: Document | None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    error: str | None = None  # the file could not be read at all
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for d in self.diagnostics if d.severity == severity)
+
+
+@dataclass
+class LintResult:
+    reports: list[FileReport]
+    notes: list[str]
+
+    def count(self, severity: Severity) -> int:
+        return sum(r.count(severity) for r in self.reports)
+
+    @property
+    def failed(self) -> bool:
+        return any(r.error for r in self.reports) or self.count(Severity.ERROR) > 0
+
+
+def read_text(path: Path) -> str:
+    """A deployment file's text: UTF-8 (a BOM is dropped); undecodable bytes become U+FFFD so the
+    parser can point at them instead of the whole file being refused."""
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise ValueError(f"{size} bytes is too large for a deployment file")
+    data = path.read_bytes()
+    return data.decode("utf-8-sig", errors="replace")
+
+
+def load_index(home: Path, cache_path: Path | None, notes: list[str]) -> CollectionIndex | None:
+    """The collections of ``home``, through the cache when possible; None without a home."""
+    if not (home / "collections").is_dir():
+        notes.append(f"no SkillMeat collections under {home}: collection checks skipped")
+        return None
+    engine = None
+    cache = initialize_cache(cache_path) if cache_path is not None else None
+    if cache is not None:
+        if cache.status.state.value != "ready":
+            notes.append(f"cache: {cache.status.message}")
+        engine = cache.engine
+    try:
+        index = load_collections(home, engine)
+    finally:
+        if cache is not None:
+            cache.close()
+    notes.extend(f"{p.path}: {p.message}" for p in index.problems)
+    return index
+
+
+def lint_paths(
+    paths: Sequence[Path],
+    home: Path,
+    cache_path: Path | None,
+    settings: RuleSettings | None = None,
+) -> LintResult:
+    notes: list[str] = []
+    files = list(dict.fromkeys(find_deployment_files(paths)))
+    index = load_index(home, cache_path, notes) if files else None
+    disk = DiskProbe()
+    reports = [lint_file(path, index, disk, settings) for path in files]
+    return LintResult(reports, notes)
+
+
+def lint_file(
+    path: Path,
+    index: CollectionIndex | None,
+    disk: DiskProbe,
+    settings: RuleSettings | None = None,
+) -> FileReport:
+    try:
+        text = read_text(path)
+    except (OSError, ValueError) as exc:
+        return FileReport(path, None, error=f"cannot read: {exc}")
+    document = parse_document(text)
+    context = Context(file_path=path.absolute(), collections=index, disk=disk)
+    return FileReport(path, document, Analyzer(settings).analyze(document, context))
+
+
+def missing_paths(paths: Iterable[Path]) -> list[Path]:
+    return [p for p in paths if not p.exists()]

@@ -1,0 +1,315 @@
+"""Each diagnostic rule fires where it should, on the smallest span, and stays quiet otherwise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from skillmeat_ls.collections import load_collections
+from skillmeat_ls.document import parse_document
+from skillmeat_ls.hashing import content_hash
+from skillmeat_ls.rules import Context, Diagnostic, RuleSettings, Severity, analyze
+from skillmeat_ls.workspace import DiskProbe
+
+H1 = "a" * 64
+H2 = "b" * 64
+
+
+def record(**fields: object) -> str:
+    base: dict[str, object] = {
+        "artifact_name": "review",
+        "artifact_type": "command",
+        "from_collection": "default",
+        "deployed_at": "2026-01-05T15:07:49.157370",
+        "artifact_path": "commands/review.md",
+        "content_hash": H1,
+        "local_modifications": False,
+    }
+    base.update(fields)
+    lines = ["[[deployed]]"]
+    for key, value in base.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            rendered = "true" if value else "false"
+        elif isinstance(value, (int, list)) or (isinstance(value, str) and value.startswith("@")):
+            rendered = str(value).lstrip("@")
+        else:
+            rendered = f'"{value}"'
+        lines.append(f"{key} = {rendered}")
+    return "\n".join(lines) + "\n\n"
+
+
+def codes(text: str, context: Context | None = None) -> list[str]:
+    return [d.code for d in analyze(parse_document(text), context)]
+
+
+def only(text: str, code: str, context: Context | None = None) -> Diagnostic:
+    found = [d for d in analyze(parse_document(text), context) if d.code == code]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def spanned(text: str, diagnostic: Diagnostic) -> str:
+    return text[diagnostic.span[0] : diagnostic.span[1]]
+
+
+def test_clean_record_has_no_findings() -> None:
+    assert codes(record()) == []
+
+
+def test_sm100_syntax_error_position() -> None:
+    text = record() + "artifact_name = \n"
+    found = only(text, "SM100")
+    assert found.severity is Severity.ERROR
+    assert parse_document(text).position(found.span[0])[0] == 9
+
+
+def test_sm101_on_first_legacy_header() -> None:
+    text = "# note\n[deployment]\ncollection = 'default'\n"
+    found = only(text, "SM101")
+    assert spanned(text, found) == "[deployment]"
+    assert codes(record()) == []
+
+
+def test_sm102_mixed() -> None:
+    text = record() + "[[artifacts]]\nname = 'x'\n"
+    found = only(text, "SM102")
+    assert spanned(text, found) == "[[artifacts]]"
+    assert "SM101" in codes(text)
+
+
+def test_sm103_unknown_top_level() -> None:
+    text = "version = 2\n" + record() + "[extra]\na = 1\n"
+    found = [d for d in analyze(parse_document(text)) if d.code == "SM103"]
+    assert [spanned(text, d) for d in found] == ["version", "[extra]"]
+    assert codes("deployed = []\n") == []
+
+
+def test_sm104_plan_file(tmp_path: Path) -> None:
+    claude = tmp_path / ".claude"
+    claude.mkdir()
+    plan = claude / "deployment.toml"
+    context = Context(file_path=plan, disk=DiskProbe())
+    alone = only("deployed = []\n", "SM104", context)
+    assert alone.severity is Severity.INFORMATION
+    (claude / ".skillmeat-deployed.toml").write_text("deployed = []\n")
+    both = only("deployed = []\n", "SM104", context)
+    assert both.severity is Severity.WARNING
+    assert both.related[0].path == claude / ".skillmeat-deployed.toml"
+    other = Context(file_path=claude / ".skillmeat-deployed.toml", disk=DiskProbe())
+    assert "SM104" not in codes("deployed = []\n", other)
+
+
+def test_sm110_required_fields_on_header() -> None:
+    text = record(artifact_path=None, content_hash=None)
+    found = only(text, "SM110")
+    assert spanned(text, found) == "[[deployed]]"
+    assert found.data == {"missing": ["artifact_path", "content_hash"]}
+    # content_hash falls back to collection_sha, as SkillMeat reads it
+    assert "SM110" not in codes(record(content_hash=None, collection_sha=H1))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "fragment"),
+    [
+        ("content_hash", "abc123", '"abc123"'),
+        ("deployed_at", "@2026-01-05T15:07:49", "2026-01-05T15:07:49"),
+        ("deployed_at", "yesterday", '"yesterday"'),
+        ("local_modifications", "@1", "1"),
+        ("version_lineage", '@["nothex"]', '["nothex"]'),
+        ("platform", "vim", '"vim"'),
+        ("artifact_uuid", "123", '"123"'),
+        ("artifact_name", "@7", "7"),
+    ],
+)
+def test_sm111_field_formats(field: str, value: object, fragment: str) -> None:
+    text = record(**{field: value})
+    assert spanned(text, only(text, "SM111")) == fragment
+
+
+@pytest.mark.parametrize(
+    "value", ["2025-11-15T10:30:00Z", "2025-11-15T10:30:00+00:00", "2025-12-10T10:00:00"]
+)
+def test_sm111_accepts_every_real_timestamp_form(value: str) -> None:
+    assert codes(record(deployed_at=value)) == []
+
+
+def test_sm112_unknown_type_with_suggestion() -> None:
+    text = record(artifact_type="skills", artifact_path="skills/review")
+    found = only(text, "SM112")
+    assert spanned(text, found) == '"skills"'
+    assert found.data == {"suggestion": "skill"}
+    for known in ("rule_file", "workflow", "composite", "mcp_server", "project_config"):
+        assert "SM112" not in codes(record(artifact_type=known, artifact_path="x/y.md"))
+
+
+def test_sm113_path_under_another_types_folder() -> None:
+    text = record(artifact_path="skills/review.md")
+    found = only(text, "SM113")
+    assert spanned(text, found) == '"skills/review.md"'
+    assert found.data == {"conventional": "commands/review.md"}
+    nested = record(artifact_type="agent", artifact_path="agents/pm/prd-writer.md")
+    assert codes(nested) == []
+    spaced = record(artifact_type="skill", artifact_name="Design Principles",
+                    artifact_path="skills/Design Principles")
+    assert codes(spaced) == []
+
+
+@pytest.mark.parametrize(
+    "path", ["/etc/passwd", "../../etc/passwd", "skills/../../x", "C:\\\\x", "\\\\\\\\srv\\\\share"]
+)
+def test_sm114_escaping_paths(path: str) -> None:
+    text = record(artifact_path=path)
+    assert "SM114" in codes(text)
+
+
+def test_sm120_duplicate_relates_to_first() -> None:
+    text = record() + record()
+    doc = parse_document(text)
+    found = only(text, "SM120")
+    assert found.span == doc.records[1].header_span
+    assert found.related[0].span == doc.records[0].header_span
+    assert "SM122" not in codes(text)  # the same record twice is one problem, not two
+
+
+def test_sm121_same_name_different_types_is_information() -> None:
+    text = record() + record(artifact_type="skill", artifact_path="skills/review")
+    found = [d for d in analyze(parse_document(text)) if d.code == "SM121"]
+    assert len(found) == 2
+    assert all(d.severity is Severity.INFORMATION for d in found)
+    assert "SM120" not in codes(text)
+
+
+def test_sm122_shared_path() -> None:
+    text = record(artifact_type="skill", artifact_name="Design Principles",
+                  artifact_path="skills/Design Principles") + record(
+        artifact_type="skill", artifact_name="design-principles",
+        artifact_path="skills/Design Principles")
+    found = only(text, "SM122")
+    assert found.related
+
+
+def test_legacy_records_are_checked_too() -> None:
+    text = (
+        "[deployment]\ncollection = 'default'\n\n"
+        "[[artifacts]]\nname = 'x'\ntype = 'skils'\nsource = 's'\nversion = '1'\n"
+        f"sha = '{H1}'\ndeployed-at = '2025-11-15T10:30:00Z'\ndeployed-from = '/c'\n\n"
+        "[[artifacts]]\nname = 'x'\ntype = 'skils'\n"
+    )
+    found = codes(text)
+    assert found.count("SM112") == 2
+    assert "SM110" in found and "SM120" in found
+
+
+def test_settings_disable_and_override() -> None:
+    text = record(content_hash="abc")
+    settings = RuleSettings(severity={"SM111": Severity.HINT})
+    (found,) = analyze(parse_document(text), settings=settings)
+    assert found.severity is Severity.HINT
+    assert analyze(parse_document(text), settings=RuleSettings(disabled=frozenset({"SM111"}))) == []
+
+
+# --- environment rules: real collections and a real project on disk ------------------------------
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> dict[str, Path]:
+    home = tmp_path / "home"
+    for name, files in {
+        "default": {"commands/review.md": "# Review\n", "skills/review/SKILL.md": "# skill\n"},
+        "team": {"commands/review.md": "# Team review\n"},
+    }.items():
+        root = home / "collections" / name
+        artifacts = []
+        for rel, body in files.items():
+            target = root / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(body)
+            artifact_type = "command" if rel.startswith("commands") else "skill"
+            artifact_path = rel if artifact_type == "command" else "skills/review"
+            artifacts.append(
+                f'[[artifacts]]\nname = "review"\ntype = "{artifact_type}"\n'
+                f'path = "{artifact_path}"\norigin = "local"\nadded = "2026-01-01T00:00:00"\n'
+            )
+        (root / "collection.toml").write_text(
+            f'[collection]\nname = "{name}"\nversion = "1.0.0"\n'
+            'created = "2026-01-01T00:00:00"\nupdated = "2026-01-01T00:00:00"\n\n'
+            + "\n".join(artifacts)
+        )
+    project = tmp_path / "project"
+    (project / ".claude" / "commands").mkdir(parents=True)
+    (project / ".claude" / "commands" / "review.md").write_text("# Review\n")
+    return {"home": home, "project": project}
+
+
+def env_context(world: dict[str, Path]) -> Context:
+    return Context(
+        file_path=world["project"] / ".claude" / ".skillmeat-deployed.toml",
+        collections=load_collections(world["home"]),
+        disk=DiskProbe(),
+    )
+
+
+def hash_of(text: str, tmp_path: Path) -> str:
+    probe = tmp_path / "probe.md"
+    probe.write_text(text)
+    return content_hash(probe)
+
+
+def test_in_sync_record_is_clean(world: dict[str, Path], tmp_path: Path) -> None:
+    text = record(content_hash=hash_of("# Review\n", tmp_path))
+    assert codes(text, env_context(world)) == []
+
+
+def test_sm130_unknown_collection_suggests(world: dict[str, Path]) -> None:
+    text = record(from_collection="defualt")
+    found = only(text, "SM130", env_context(world))
+    assert spanned(text, found) == '"defualt"'
+    assert found.data is not None and found.data["suggestions"][0] == "default"
+
+
+def test_sm131_collection_lacks_the_pair(world: dict[str, Path]) -> None:
+    text = record(from_collection="team", artifact_type="skill", artifact_path="skills/review")
+    found = only(text, "SM131", env_context(world))
+    assert "default" in found.data["collections"]  # type: ignore[index]
+    # the command exists in team: matched on (name, type), never the name alone
+    assert "SM131" not in codes(record(from_collection="team"), env_context(world))
+
+
+def test_sm132_missing_on_disk(world: dict[str, Path]) -> None:
+    text = record(artifact_name="gone", artifact_path="commands/gone.md")
+    found = only(text, "SM132", env_context(world))
+    assert spanned(text, found) == '"commands/gone.md"'
+
+
+def test_drift_states(world: dict[str, Path], tmp_path: Path) -> None:
+    original = hash_of("# Review\n", tmp_path)
+    context = env_context(world)
+    deployed = world["project"] / ".claude" / "commands" / "review.md"
+    collection_copy = world["home"] / "collections" / "default" / "commands" / "review.md"
+
+    deployed.write_text("# Review, edited here\n")
+    assert "SM140" in codes(record(content_hash=original), context)
+
+    deployed.write_text("# Review\n")
+    collection_copy.write_text("# Review v2\n")
+    context = env_context(world)
+    assert "SM141" in codes(record(content_hash=original), context)
+
+    deployed.write_text("# Review, edited here\n")
+    found = only(record(content_hash=original), "SM142", context)
+    assert found.severity is Severity.WARNING
+
+
+def test_hostile_paths_are_never_read(world: dict[str, Path], tmp_path: Path) -> None:
+    secret = world["project"] / "secret.md"
+    secret.write_text("# outside .claude\n")
+    link = world["project"] / ".claude" / "commands" / "link.md"
+    link.symlink_to(secret)
+    context = env_context(world)
+    for path in ("../secret.md", str(secret), "commands/link.md"):
+        text = record(artifact_name="x", artifact_path=path, content_hash=H2)
+        found = codes(text, context)
+        assert not {"SM140", "SM141", "SM142"} & set(found), (path, found)
