@@ -17,11 +17,17 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $@
 
 demo: $(STAMP)
-	@echo "== skillmeat-ls cache init (SkillMeat home: $(DEMO_HOME))"
-	$(BIN)/skillmeat-ls --home $(DEMO_HOME) --cache $(DEMO_CACHE) cache init
+	@echo "== skillmeat-ls cache init   (SkillMeat home: $(DEMO_HOME))"
+	@$(BIN)/skillmeat-ls --home $(DEMO_HOME) --cache $(DEMO_CACHE) cache init
 	@echo
+	@echo "== skillmeat-ls check examples/workspace   (one project per kind of problem)"
+	@$(BIN)/skillmeat-ls --home $(DEMO_HOME) --cache $(DEMO_CACHE) check examples/workspace \
+		|| echo "(check exits 1 when it finds errors, as a CI job would want)"
+	@echo
+	@echo "== skillmeat-ls migrate examples/workspace/legacy/.claude/.skillmeat-deployed.toml"
+	@$(BIN)/skillmeat-ls migrate examples/workspace/legacy/.claude/.skillmeat-deployed.toml
 	@echo "== skillmeat-ls cache status"
-	$(BIN)/skillmeat-ls --home $(DEMO_HOME) --cache $(DEMO_CACHE) cache status
+	@$(BIN)/skillmeat-ls --home $(DEMO_HOME) --cache $(DEMO_CACHE) cache status
 
 lint: $(STAMP)
 	$(BIN)/ruff check skillmeat_ls tests benchmarks

@@ -17,10 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from generate import one_line_edit, unified_text  # noqa: E402
+from generate import one_line_edit, unified_text
 
-from skillmeat_ls.document import parse_document, tomllib  # noqa: E402
-from skillmeat_ls.rules import Analyzer  # noqa: E402
+from skillmeat_ls.document import parse_document, tomllib
+from skillmeat_ls.rules import Analyzer
 
 
 def median_ms(fn: Callable[[], object], runs: int) -> float:
@@ -32,6 +32,22 @@ def median_ms(fn: Callable[[], object], runs: int) -> float:
     return statistics.median(timings) * 1000
 
 
+class Editor:
+    """An open document that alternates between two versions, one keystroke apart."""
+
+    def __init__(self, text: str, edited: str) -> None:
+        self.versions = (text, edited)
+        self.analyzer = Analyzer()
+        self.document = parse_document(text)
+        self.analyzer.analyze(self.document)
+        self.turn = 0
+
+    def toggle(self) -> None:
+        self.turn += 1
+        self.document = parse_document(self.versions[self.turn % 2], previous=self.document)
+        self.analyzer.analyze(self.document)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
@@ -40,26 +56,13 @@ def main() -> None:
           f"{'edit ms':>9} {'edit/toml':>10}")
     for size in (100, 1_000, 10_000):
         text = unified_text(size)
-        edited = one_line_edit(text)
         toml_ms = median_ms(lambda text=text: tomllib.loads(text), args.runs)
 
         def full(text: str = text) -> None:
             Analyzer().analyze(parse_document(text))
 
         full_ms = median_ms(full, args.runs)
-        analyzer = Analyzer()
-        base = parse_document(text)
-        analyzer.analyze(base)
-        versions = [text, edited]
-        state = {"doc": base, "i": 0}
-
-        def edit() -> None:
-            state["i"] += 1
-            doc = parse_document(versions[state["i"] % 2], previous=state["doc"])
-            analyzer.analyze(doc)
-            state["doc"] = doc
-
-        edit_ms = median_ms(edit, args.runs)
+        edit_ms = median_ms(Editor(text, one_line_edit(text)).toggle, args.runs)
         print(f"{size:>8} {toml_ms:>11.1f} {full_ms:>9.1f} {full_ms / toml_ms:>10.2f} "
               f"{edit_ms:>9.1f} {edit_ms / toml_ms:>10.1%}")
 

@@ -148,14 +148,18 @@ def _cmd_check(args: argparse.Namespace) -> int:
             print(f"{report.path}:{line + 1}:{column + 1}: {SEVERITY_NAMES[d.severity]} "
                   f"{d.code} {d.message}")
     noun = "file" if len(result.reports) == 1 else "files"
-    print(f"{len(result.reports)} deployment {noun} checked: {errors} errors, "
-          f"{warnings} warnings, {infos} information")
+    print(f"{len(result.reports)} deployment {noun} checked: {_plural(errors, 'error')}, "
+          f"{_plural(warnings, 'warning')}, {infos} information")
     return EXIT_FINDINGS if result.failed else EXIT_OK
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def _cmd_migrate(args: argparse.Namespace) -> int:
-    from skillmeat_ls.lint import read_text
     from skillmeat_ls.document import parse_document
+    from skillmeat_ls.lint import read_text
     from skillmeat_ls.migration import MigrationError, migrate_text
     from skillmeat_ls.writer import atomic_write
 

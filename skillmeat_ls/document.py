@@ -23,6 +23,7 @@ import sys
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 if sys.version_info >= (3, 11):
@@ -261,7 +262,7 @@ def split_chunks(text: str) -> list[str]:
     if not cuts or cuts[0] != 0:
         cuts.insert(0, 0)
     cuts.append(len(text))
-    return [text[a:b] for a, b in zip(cuts, cuts[1:]) if b > a] or [""]
+    return [text[a:b] for a, b in pairwise(cuts) if b > a] or [""]
 
 
 MAX_JOINS = 64

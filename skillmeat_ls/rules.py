@@ -314,7 +314,8 @@ def rule_path_folder(record: Record) -> Iterator[Diagnostic]:
     if own is None or other is None or first == own[0]:
         return
     wanted = conventional_path(record.name or "", artifact_type) if record.name else None
-    yield _diag("SM113", f"a {artifact_type} recorded under '{first}/', the folder of "
+    article = "an" if artifact_type[:1] in "aeiou" else "a"
+    yield _diag("SM113", f"{article} {artifact_type} recorded under '{first}/', the folder of "
                 f"{other} artifacts" + (f"; SkillMeat deploys it to '{wanted}'" if wanted else ""),
                 record.anchor("artifact_path"), data={"conventional": wanted} if wanted else None)
 
@@ -333,6 +334,8 @@ def record_diagnostics(record: Record, memo: dict[int, tuple[Chunk, list[Diagnos
 ):
     """The record rules' findings, computed once per chunk (relative) and placed at the record."""
     chunk = record.chunk
+    if chunk.data is None:
+        return []  # its syntax error (SM100) says it all
     cached = memo.get(id(chunk))
     if cached is None or cached[0] is not chunk:
         local = Record(record.schema, chunk, 0, 0, record.index)
@@ -534,8 +537,8 @@ def rule_collection_references(doc: Document, context: Context) -> Iterator[Diag
     for record in doc.records:
         name, artifact_type = record.name, record.type
         collection_name, span = _collection_of(doc, record)
-        if not collection_name or name is None or artifact_type is None:
-            continue
+        if not collection_name or name is None or artifact_type not in KNOWN_TYPES:
+            continue  # an unknown type is SM112's finding
         collection = index.get(collection_name)
         if collection is None:
             closest = index.closest(collection_name)
@@ -693,7 +696,9 @@ class Analyzer:
         live: dict[int, tuple[Chunk, list[Diagnostic]]] = {}
         for record in doc.records:
             found.extend(record_diagnostics(record, self._memo))
-            live[id(record.chunk)] = self._memo[id(record.chunk)]
+            memoised = self._memo.get(id(record.chunk))
+            if memoised is not None:
+                live[id(record.chunk)] = memoised
         self._memo = live  # forget chunks the document no longer has
         for env_rule in ENVIRONMENT_RULES:
             found.extend(env_rule(doc, context))

@@ -117,3 +117,31 @@ def is_safe_name(name: str) -> bool:
     return bool(name) and not (
         "/" in name or "\\" in name or ".." in name or "\x00" in name or name.startswith(".")
     )
+
+#: Optional unified keys SkillMeat writes only when their value is truthy.
+UNIFIED_OMIT_WHEN_FALSY = (
+    "parent_hash",
+    "version_lineage",
+    "last_modified_check",
+    "modification_detected_at",
+    "merge_base_snapshot",
+    "deployment_profile_id",
+    "platform",
+    "profile_root_dir",
+    "artifact_uuid",
+)
+#: Top-level table where migration keeps a legacy ``[deployment]`` header that no record carries
+#: (a header-only legacy file). SkillMeat ignores it on read.
+LEGACY_KEPT_TABLE = "legacy-deployment"
+#: How migration names ``[deployment]`` header values kept inside a unified record; any other
+#: header key ``K`` is kept as ``deployment-K``. ``collection`` is kept only where it differs from
+#: the record's ``from_collection``.
+LEGACY_HEADER_EXTRA_KEYS = {
+    "collection": "deployment-collection",
+    "deployed-at": "deployment-deployed-at",
+    "skillmeat-version": "skillmeat-version",
+}
+LEGACY_HEADER_EXTRA_PREFIX = "deployment-"
+#: Suffix migration adds to an extra key whose name is taken by a different value
+#: (``source-legacy``, then ``source-legacy-2``, ...).
+LEGACY_EXTRA_SUFFIX = "-legacy"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from typing import Any
 
+import tomllib
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -160,6 +160,8 @@ VALUES = [
     '"""\nmulti\n[[deployed]]\nline"""', "'''\n[x]\n'''", '"unterminated', "[\n[1],\n]", "01",
     '"tab\there"', "'a' 'b'",
 ]
+#: More examples with SKILLMEAT_LS_EXAMPLES=5000 (CI keeps the default).
+EXAMPLES = int(os.environ.get("SKILLMEAT_LS_EXAMPLES", "300"))
 KEYS = ["artifact_name", "name", '"quoted key"', "a.b", "dup", "x-y", "'lit'", "bad key"]
 
 
@@ -200,7 +202,7 @@ def merged_data(doc: Document) -> dict[str, Any] | None:
     return data
 
 
-@settings(max_examples=int(os.environ.get("SKILLMEAT_LS_EXAMPLES", 400)), suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES * 4 // 3, suppress_health_check=[HealthCheck.too_slow])
 @given(toml_texts())
 @example('a = """\n[x]\n"""\n[[deployed]]\nname = "x"\n')
 @example("dup = 1\ndup = 2\n")
@@ -218,7 +220,7 @@ def test_chunked_parse_agrees_with_tomllib(text: str) -> None:
         assert merged == whole
 
 
-@settings(max_examples=int(os.environ.get("SKILLMEAT_LS_EXAMPLES", 300)), suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, suppress_health_check=[HealthCheck.too_slow])
 @given(toml_texts(), st.data())
 def test_incremental_parse_equals_fresh_parse(text: str, data: st.DataObject) -> None:
     previous = parse_document(text)

@@ -1,0 +1,213 @@
+"""Writing deployment files exactly the way SkillMeat writes them, and writing files safely.
+
+This module owns three things:
+
+- the shape of a written unified record (:func:`order_record`): SkillMeat's key order, optional
+  keys only when truthy, ``local_modifications`` always, ``collection_sha`` always last and equal
+  to ``content_hash``; keys SkillMeat does not know are kept, between the known keys and
+  ``collection_sha``;
+- the text of a deployment file (:func:`render_unified`, :func:`render_document`): ``tomli_w``
+  with its default settings, as SkillMeat's ``write_deployments`` does, so a file SkillMeat wrote
+  re-renders byte for byte. Like SkillMeat's, this writes a record short enough to fit on a
+  100-column line (never a real one: hashes are 64 characters) as an inline table inside
+  ``deployed = [...]`` rather than under a ``[[deployed]]`` header;
+- naive ISO timestamps (:func:`naive_iso`) and atomic replacement of a file on disk
+  (:func:`atomic_write`).
+
+Timestamps: SkillMeat writes naive local time (``datetime.now().isoformat()``); legacy files hold
+UTC with a ``Z``. A trailing ``Z`` is removed, and a value with an offset is converted to UTC and
+written without it, so every value produced here is naive and a legacy value stays naive UTC.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import stat
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from skillmeat_ls.schema import UNIFIED_KEY_ORDER, UNIFIED_OMIT_WHEN_FALSY
+
+__all__ = [
+    "atomic_write",
+    "naive_iso",
+    "order_record",
+    "render_document",
+    "render_unified",
+]
+
+_KNOWN_KEYS = frozenset(UNIFIED_KEY_ORDER)
+_LEADING_KEYS = tuple(key for key in UNIFIED_KEY_ORDER if key != "collection_sha")
+
+
+def order_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """One ``[[deployed]]`` record as SkillMeat's ``Deployment.to_dict`` would write it.
+
+    Known keys come in :data:`~skillmeat_ls.schema.UNIFIED_KEY_ORDER`; the optional ones are
+    omitted when falsy; ``local_modifications`` defaults to ``false``. Other keys follow in their
+    own order, then ``collection_sha``. As in SkillMeat, ``content_hash`` falls back to
+    ``collection_sha`` when it is missing or empty, and ``collection_sha`` is always written with
+    the value of ``content_hash`` (a different stored ``collection_sha`` is not kept). Required keys
+    that are missing are not invented. ``None`` values are never written.
+    """
+    content_hash = record.get("content_hash")
+    collection_sha = record.get("collection_sha")
+    if not content_hash and collection_sha:
+        content_hash = collection_sha
+
+    ordered: dict[str, Any] = {}
+    for key in _LEADING_KEYS:
+        if key == "content_hash":
+            value = content_hash
+        elif key == "local_modifications":
+            value = record.get(key)
+            if value is None:
+                value = False
+        else:
+            value = record.get(key)
+        if value is None or (key in UNIFIED_OMIT_WHEN_FALSY and not value):
+            continue
+        ordered[key] = value
+    for key, value in record.items():
+        if key not in _KNOWN_KEYS and value is not None:
+            ordered[key] = value
+    if content_hash is not None:
+        ordered["collection_sha"] = content_hash
+    return ordered
+
+
+def render_unified(records: Iterable[Mapping[str, Any]]) -> str:
+    """The text SkillMeat's ``write_deployments`` produces for these records.
+
+    An empty list gives ``deployed = []`` and a newline, as the real file of a new project.
+    """
+    return tomli_w.dumps({"deployed": [order_record(record) for record in records]})
+
+
+def render_document(document: Mapping[str, Any]) -> str:
+    """A whole deployment file: the ``deployed`` records as :func:`render_unified` writes them,
+    and any other top-level keys or tables of ``document`` after them, unchanged.
+
+    SkillMeat ignores other top-level entries on read (and drops them when it next writes).
+    """
+    records = document.get("deployed") or []
+    top: dict[str, Any] = {"deployed": [order_record(record) for record in records]}
+    for key, value in document.items():
+        if key != "deployed":
+            top[key] = value
+    return tomli_w.dumps(top)
+
+
+def naive_iso(value: str | date) -> str:
+    """A naive ISO-8601 timestamp, as SkillMeat writes ``deployed_at``.
+
+    Strings: a trailing ``Z`` is removed; a value with an offset (``+00:00``, ``+02:00``) is
+    converted to UTC and written without it; a naive value is returned as it is (after removing
+    the ``Z``). A string that is not an ISO timestamp is returned unchanged. ``datetime`` values
+    (``tomllib`` returns them for unquoted TOML datetimes) are treated the same way and written
+    with ``isoformat()``; a ``date`` gives ``YYYY-MM-DD``. The rare value whose UTC time falls out
+    of ``datetime``'s range (year 1 or 9999 with an offset) keeps its offset.
+    """
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        return value.isoformat()
+    else:
+        text = value[:-1] if value.endswith(("Z", "z")) else value
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return value
+        if moment.tzinfo is None:
+            return text
+    if moment.tzinfo is not None:
+        try:
+            moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        except OverflowError:  # year 1 or 9999 with an offset: UTC is out of range
+            return value if isinstance(value, str) else value.isoformat()
+    return moment.isoformat()
+
+
+def atomic_write(path: Path, text: str, *, backup: bool = False) -> Path | None:
+    """Replace ``path`` with ``text`` (UTF-8, no newline translation) in one step.
+
+    The text goes to a temporary file beside the target (``.NAME.<random>.tmp``), which is
+    flushed, synced and renamed over the target with ``os.replace``; the directory is synced
+    after. The target's permission bits are kept; a new file gets the usual ``0o666`` less the
+    umask. A symlink is written through (its target is replaced, the link stays). Missing parent
+    directories are created.
+
+    With ``backup=True`` and an existing target, a copy of the current bytes is first written,
+    itself atomically, to ``NAME.bak`` beside it, and its path is returned; otherwise ``None``.
+    If anything fails, the temporary file is removed, the original is left untouched, and the
+    exception propagates.
+    """
+    target = Path(path)
+    if target.is_symlink():
+        target = Path(os.path.realpath(target))
+    mode = _existing_mode(target)
+    backup_path: Path | None = None
+    if backup and mode is not None:
+        backup_path = target.with_name(target.name + ".bak")
+        _replace_atomically(backup_path, target.read_bytes(), mode)
+    _replace_atomically(target, text.encode("utf-8"), mode)
+    return backup_path
+
+
+def _existing_mode(target: Path) -> int | None:
+    try:
+        return stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        return None
+
+
+def _replace_atomically(target: Path, data: bytes, mode: int | None) -> None:
+    directory = target.parent
+    directory.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = _create_temporary(directory, target.name)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if mode is not None:
+            os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    _sync_directory(directory)
+
+
+def _create_temporary(directory: Path, name: str) -> tuple[int, Path]:
+    """Create a new, empty temporary file with the umask's usual mode (not ``0o600``)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        candidate = directory / f".{name}.{secrets.token_hex(4)}.tmp"
+        try:
+            return os.open(candidate, flags, 0o666), candidate
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary file name for {name} in {directory}")
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make the rename durable; not possible (nor needed) on Windows."""
+    if os.name == "nt":
+        return
+    try:
+        descriptor = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
