@@ -24,7 +24,7 @@ from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Any
+from typing import Any, NamedTuple
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -67,9 +67,9 @@ _STRING_ARRAY = (
 _INTEGER = r"[+-]?(?:0|[1-9](?:_?[0-9])*)"
 #: ``key = value`` (or a blank / comment-only line) in the fast path's subset.
 _ENTRY_LINE = re.compile(
-    rf"{_WS}(?:({_KEY}){_WS}={_WS}"
-    rf"(?:({_PLAIN_BASIC})|({_PLAIN_LITERAL})|(true|false)|({_INTEGER})|({_STRING_ARRAY}))"
-    rf"{_WS})?{_COMMENT}{_EOL}"
+    rf"{_WS}(?:(?P<key>{_KEY}){_WS}={_WS}"
+    rf"(?:(?P<string>{_PLAIN_BASIC}|{_PLAIN_LITERAL})|(?P<bool>true|false)|(?P<int>{_INTEGER})"
+    rf"|(?P<array>{_STRING_ARRAY})){_WS})?{_COMMENT}{_EOL}"
 )
 _ARRAY_ITEM = re.compile(_STRING)
 _ERROR_AT = re.compile(r"\(at line (\d+), column (\d+)\)$")
@@ -87,8 +87,7 @@ def _header_path(text: str) -> tuple[str, ...]:
 # --- chunks ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     """One ``key = value`` of a chunk, with spans relative to the chunk's start."""
 
     key: str
@@ -136,28 +135,29 @@ def _fast_entries(text: str, start: int) -> dict[str, Entry] | None:
     """Entries of ``text[start:]`` if every line is in the fast path's subset, else None."""
     entries: dict[str, Entry] = {}
     pos, end = start, len(text)
+    match = _ENTRY_LINE.match
     while pos < end:
-        m = _ENTRY_LINE.match(text, pos)
+        m = match(text, pos)
         if m is None or m.end() == pos:
             return None
         pos = m.end()
-        raw_key = m.group(1)
-        if raw_key is None:
-            continue
-        key = _unquote_key(raw_key)
+        kind = m.lastgroup  # the value's group: the last one a line can close
+        if kind is None:
+            continue  # blank or comment-only
+        raw_key = m.group("key")
+        key = raw_key[1:-1] if raw_key[0] in "\"'" else raw_key
         if key in entries:
             return None  # let tomllib word the error
-        if m.group(2) is not None or m.group(3) is not None:
-            group = 2 if m.group(2) is not None else 3
-            value: Any = m.group(group)[1:-1]
-        elif m.group(4) is not None:
-            group, value = 4, m.group(4) == "true"
-        elif m.group(5) is not None:
-            group, value = 5, int(m.group(5).replace("_", ""))
+        raw = m.group(kind)
+        if kind == "string":
+            value: Any = raw[1:-1]
+        elif kind == "bool":
+            value = raw == "true"
+        elif kind == "int":
+            value = int(raw.replace("_", ""))
         else:
-            group = 6
-            value = [item[1:-1] for item in _ARRAY_ITEM.findall(m.group(6))]
-        entries[key] = Entry(key, value, m.span(1), m.span(group))
+            value = [item[1:-1] for item in _ARRAY_ITEM.findall(raw)]
+        entries[key] = Entry(key, value, m.span("key"), m.span(kind))
     return entries
 
 
@@ -253,6 +253,109 @@ def _descend(parsed: dict[str, Any], path: tuple[str, ...], kind: str) -> dict[s
     return node if isinstance(node, dict) else {}
 
 
+# --- inline records: ``deployed = [{ ... }, ...]`` -------------------------------------------------
+# tomli_w writes an array of tables inline when it fits on one line, and so does SkillMeat.
+
+_STRING_START = re.compile(r"\"\"\"|'''|\"|'")
+
+
+def _skip_string(text: str, pos: int) -> int:
+    """The index just past the string literal starting at ``pos``."""
+    quote = _STRING_START.match(text, pos).group()  # type: ignore[union-attr]
+    i = pos + len(quote)
+    while i < len(text):
+        if quote[0] == '"' and text[i] == "\\":
+            i += 2
+            continue
+        if text.startswith(quote, i):
+            return i + len(quote)
+        i += 1
+    return len(text)
+
+
+def _scan_value(text: str, pos: int, stops: str) -> int:
+    """The end of the TOML value at ``pos``: where a ``stops`` character appears at depth 0."""
+    depth, i = 0, pos
+    while i < len(text):
+        char = text[i]
+        if char in "\"'":
+            i = _skip_string(text, i)
+            continue
+        if char == "#":
+            newline = text.find("\n", i)
+            i = len(text) if newline < 0 else newline
+            continue
+        if char in "[{":
+            depth += 1
+        elif char in "]}":
+            if depth == 0:
+                return i
+            depth -= 1
+        elif depth == 0 and char in stops:
+            return i
+        i += 1
+    return i
+
+
+def _inline_table_spans(text: str, pos: int) -> list[Span]:
+    """Spans of the ``{...}`` items of the array value that starts at or after ``pos``."""
+    start = text.find("[", pos)
+    spans: list[Span] = []
+    i = start + 1
+    while 0 < i < len(text):
+        char = text[i]
+        if char == "{":
+            end = _scan_value(text, i + 1, "") + 1
+            spans.append((i, end))
+            i = end
+        elif char == "]":
+            break
+        elif char in "\"'":
+            i = _skip_string(text, i)
+        elif char == "#":
+            newline = text.find("\n", i)
+            i = len(text) if newline < 0 else newline
+        else:
+            i += 1
+    return spans
+
+
+def _inline_entries(text: str, table: dict[str, Any]) -> dict[str, Entry]:
+    entries: dict[str, Entry] = {}
+    for key, value in table.items():
+        forms = "|".join(re.escape(form) for form in (key, f'"{key}"', f"'{key}'"))
+        m = re.search(rf"(?:^|[{{,\s])({forms})[ \t]*=[ \t]*", text)
+        if m is None:
+            continue
+        end = _scan_value(text, m.end(), ",")
+        raw_end = len(text[m.end() : end].rstrip()) + m.end()
+        entries[key] = Entry(key, value, m.span(1), (m.end(), raw_end))
+    return entries
+
+
+def _inline_records(root: Chunk) -> list[tuple[str, Chunk, int]]:
+    """Records written inline in the root chunk, as (schema, chunk, offset in root). Memoised."""
+    if "inline" in root.memo:
+        return root.memo["inline"]
+    found: list[tuple[str, Chunk, int]] = []
+    for key, schema in (("deployed", "unified"), ("artifacts", "legacy")):
+        value, entry = (root.data or {}).get(key), root.entries.get(key)
+        if not value or entry is None or not isinstance(value, list):
+            continue
+        if not all(isinstance(item, dict) for item in value):
+            continue
+        spans = _inline_table_spans(root.text, entry.key_span[1])
+        if len(spans) != len(value):
+            spans = [entry.value_span] * len(value)
+        for (start, end), table in zip(spans, value, strict=True):
+            text = root.text[start:end]
+            sub = Chunk(text, "array", (key,), (0, 1), _inline_entries(text, table), table, None,
+                        text.count("\n"))
+            found.append((schema, sub, start))
+    root.memo["inline"] = found
+    return found
+
+
 # --- splitting and cross-chunk checks -------------------------------------------------------------
 
 
@@ -324,14 +427,8 @@ def _tables_conflict(chunks: list[Chunk]) -> bool:
 # --- records --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Field:
-    """A record's field as the rules see it, with spans placed in the document."""
-
-    key: str
-    value: Any
-    key_span: Span
-    value_span: Span
+#: A record's field as the rules see it: an :class:`Entry` with spans placed in the document.
+Field = Entry
 
 
 class PlacedChunk:
@@ -346,9 +443,9 @@ class PlacedChunk:
 
     def field(self, key: str) -> Field | None:
         entry = self.chunk.entries.get(key)
-        if entry is None:
-            return None
         offset = self.offset
+        if entry is None or not offset:
+            return entry
         return Field(
             entry.key,
             entry.value,
@@ -565,6 +662,11 @@ def parse_document(text: str, previous: Document | None = None) -> Document:
     offset = line = 0
     for chunk in chunks:
         schema = _RECORD_SCHEMA.get(chunk.path) if chunk.kind == "array" else None
+        if chunk.kind == "root" and chunk.data and ("deployed" in chunk.data or "artifacts" in chunk.data):
+            starts = chunk.line_starts()
+            for inline_schema, sub, start in _inline_records(chunk):
+                inline_line = line + bisect_right(starts, start) - 1
+                records.append(Record(inline_schema, sub, offset + start, inline_line, len(records)))
         if schema is not None:
             record = Record(schema, chunk, offset, line, len(records))
             records.append(record)

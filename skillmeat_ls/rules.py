@@ -33,6 +33,7 @@ from skillmeat_ls.schema import (
     HASH_RE,
     KNOWN_TYPES,
     LEGACY_HEADER_KEYS,
+    LEGACY_KEPT_TABLE,
     LEGACY_RECORD_KEYS,
     PLAN_FILE_NAME,
     PLATFORMS,
@@ -389,7 +390,8 @@ def rule_mixed_schema(doc: Document) -> Iterator[Diagnostic]:
                     "reader sees only its half, and the next write loses the other", span)
 
 
-_KNOWN_TOP = {("deployed",), ("deployment",), ("artifacts",)}
+#: ``legacy-deployment`` holds a header-only legacy file's values after migration (kept, lossless).
+_KNOWN_TOP = {("deployed",), ("deployment",), ("artifacts",), (LEGACY_KEPT_TABLE,)}
 
 
 def rule_unknown_top_level(doc: Document) -> Iterator[Diagnostic]:

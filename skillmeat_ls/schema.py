@@ -118,6 +118,7 @@ def is_safe_name(name: str) -> bool:
         "/" in name or "\\" in name or ".." in name or "\x00" in name or name.startswith(".")
     )
 
+
 #: Optional unified keys SkillMeat writes only when their value is truthy.
 UNIFIED_OMIT_WHEN_FALSY = (
     "parent_hash",

@@ -92,6 +92,19 @@ def test_mixed_file_keeps_both_schemas() -> None:
     assert [r.schema for r in doc.records] == ["legacy", "unified", "unified"]
 
 
+def test_inline_records_as_tomli_w_writes_short_ones() -> None:
+    text = (
+        'deployed = [ { artifact_name = "x", artifact_type = "skill", content_hash = "h" }, '
+        '{ artifact_name = "y, z", artifact_type = "command" }, ]\n'
+    )
+    doc = parse_document(text)
+    assert [(r.name, r.type) for r in doc.records] == [("x", "skill"), ("y, z", "command")]
+    second = doc.records[1]
+    name = second.field("artifact_name")
+    assert name is not None and span_text(doc, name.value_span) == '"y, z"'
+    assert span_text(doc, second.header_span) == "{"
+
+
 def test_utf16_columns_and_offsets_round_trip() -> None:
     text = '[[deployed]]\nartifact_name = "😀 émoji"\nartifact_type = "skill"\n'
     doc = parse_document(text)

@@ -197,6 +197,12 @@ def test_unquoted_toml_datetime_becomes_a_naive_string_and_is_kept() -> None:
     )
 
 
+def test_unified_timestamp_keys_in_a_legacy_record_are_made_naive() -> None:
+    record = _one('[[artifacts]]\nname = "a"\ndeployed_at = "2000-01-01T00:00:00+00:00"\n')
+    assert record["deployed_at"] == "2000-01-01T00:00:00"
+    assert record["deployed_at-legacy"] == "2000-01-01T00:00:00+00:00"
+
+
 def test_missing_values_are_not_invented() -> None:
     record = _one('[[artifacts]]\nsource = "s"\n')
     assert record == {
@@ -443,7 +449,9 @@ def _legacy_files(draw: st.DrawFn) -> str:
                         "sha": _SHAS,
                         "deployed-at": _TIMESTAMPS,
                         "deployed-from": st.one_of(
-                            st.text(max_size=12).map(lambda n: f"/home/u/.skillmeat/collections/{n}"),
+                            st.text(max_size=12).map(
+                                lambda n: f"/home/u/.skillmeat/collections/{n}"
+                            ),
                             st.text(max_size=12),
                         ),
                     },
