@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from skillmeat_ls import __version__
+from skillmeat_ls.document import UTF32
 from skillmeat_ls.locations import resolve_cache_path
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ SEVERITY_NAMES = {1: "error", 2: "warning", 3: "information", 4: "hint"}
 def _diagnostic_json(document: Document, diagnostic: Diagnostic) -> dict[str, object]:
     start = document.position(diagnostic.span[0])
     end = document.position(diagnostic.span[1])
-    line, column = document.position(diagnostic.span[0], utf16=False)
+    line, column = document.position(diagnostic.span[0], encoding=UTF32)
     related = []
     for item in diagnostic.related:
         entry: dict[str, object] = {"message": item.message}
@@ -144,7 +145,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
             continue
         assert report.document is not None
         for d in report.diagnostics:
-            line, column = report.document.position(d.span[0], utf16=False)
+            line, column = report.document.position(d.span[0], encoding=UTF32)
             print(f"{report.path}:{line + 1}:{column + 1}: {SEVERITY_NAMES[d.severity]} "
                   f"{d.code} {d.message}")
     noun = "file" if len(result.reports) == 1 else "files"

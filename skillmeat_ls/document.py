@@ -40,6 +40,8 @@ from skillmeat_ls.schema import (
 )
 
 Span = tuple[int, int]
+#: Position encodings, as LSP names them: what a column counts.
+UTF8, UTF16, UTF32 = "utf-8", "utf-16", "utf-32"
 
 # --- lexical pieces shared by the splitter and the fast path --------------------------------------
 
@@ -559,47 +561,58 @@ class Document:
         lines = [p.line for p in self.placed]
         return self.placed[max(bisect_right(lines, line) - 1, 0)]
 
-    def position(self, offset: int, *, utf16: bool = True) -> tuple[int, int]:
-        """Zero-based (line, column) of ``offset``; the column in UTF-16 units or code points."""
+    def position(self, offset: int, encoding: str = UTF16) -> tuple[int, int]:
+        """Zero-based (line, column) of ``offset``, the column counted in ``encoding``'s units
+        (``utf-16``, the LSP default; ``utf-32`` = code points, for terminals; ``utf-8``)."""
         if not self.placed:
             return (0, 0)
         placed = self._locate(offset)
-        relative = min(offset - placed.offset, len(placed.chunk.text))
+        relative = min(max(offset - placed.offset, 0), len(placed.chunk.text))
         starts = placed.chunk.line_starts()
         index = bisect_right(starts, relative) - 1
         column = relative - starts[index]
-        if utf16 and column:
+        if column and encoding != UTF32:
             segment = placed.chunk.text[starts[index] : relative]
             if not segment.isascii():
-                column = len(segment.encode("utf-16-le")) // 2
+                column = _units(segment, encoding)
         return (placed.line + index, column)
 
-    def offset_at(self, line: int, character: int, *, utf16: bool = True) -> int:
+    def offset_at(self, line: int, character: int, encoding: str = UTF16) -> int:
         """The offset of a zero-based (line, column) position, clamped to the text."""
         if not self.placed:
             return 0
         placed = self._locate_line(line)
         starts = placed.chunk.line_starts()
         relative_line = line - placed.line
-        if relative_line >= len(starts):
+        if relative_line >= len(starts) or relative_line < 0:
             return placed.offset + len(placed.chunk.text)
         line_start = starts[relative_line]
         line_end = (
             starts[relative_line + 1] - 1 if relative_line + 1 < len(starts) else len(placed.chunk.text)
         )
         segment = placed.chunk.text[line_start:line_end]
-        column = _column_to_index(segment, character) if utf16 else character
+        column = character if encoding == UTF32 else _index_of_units(segment, character, encoding)
         return placed.offset + line_start + min(column, len(segment))
 
 
-def _column_to_index(segment: str, units: int) -> int:
+def _units(segment: str, encoding: str) -> int:
+    if encoding == UTF8:
+        return len(segment.encode("utf-8", errors="surrogatepass"))
+    return len(segment.encode("utf-16-le", errors="surrogatepass")) // 2
+
+
+def _index_of_units(segment: str, units: int, encoding: str) -> int:
     if segment.isascii():
         return units
     count = 0
     for index, char in enumerate(segment):
         if count >= units:
             return index
-        count += 2 if ord(char) > 0xFFFF else 1
+        code = ord(char)
+        if encoding == UTF8:
+            count += 1 if code < 0x80 else 2 if code < 0x800 else 3 if code < 0x10000 else 4
+        else:
+            count += 2 if code > 0xFFFF else 1
     return len(segment)
 
 

@@ -9,7 +9,7 @@ import tomllib
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from skillmeat_ls.document import Document, parse_document, split_chunks
+from skillmeat_ls.document import UTF8, UTF32, Document, parse_document, split_chunks
 
 UNIFIED = """\
 [[deployed]]
@@ -116,7 +116,9 @@ def test_utf16_columns_and_offsets_round_trip() -> None:
     assert end is not None
     # the closing quote: code point 17 + 7 = 24, but "😀" is two UTF-16 units, so column 25
     assert doc.position(end.value_span[1] - 1) == (1, 25)
-    assert doc.position(end.value_span[1] - 1, utf16=False) == (1, 24)
+    assert doc.position(end.value_span[1] - 1, UTF32) == (1, 24)
+    assert doc.position(end.value_span[1] - 1, UTF8) == (1, 17 + 4 + 1 + 2 + 4)
+    assert doc.offset_at(1, 28, UTF8) == end.value_span[1] - 1
     assert doc.offset_at(1, 25) == end.value_span[1] - 1
     assert doc.offset_at(2, 16) == value.value_span[0]
 
