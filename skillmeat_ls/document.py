@@ -351,8 +351,16 @@ def _inline_records(root: Chunk) -> list[tuple[str, Chunk, int]]:
             spans = [entry.value_span] * len(value)
         for (start, end), table in zip(spans, value, strict=True):
             text = root.text[start:end]
-            sub = Chunk(text, "array", (key,), (0, 1), _inline_entries(text, table), table, None,
-                        text.count("\n"))
+            sub = Chunk(
+                text,
+                "array",
+                (key,),
+                (0, 1),
+                _inline_entries(text, table),
+                table,
+                None,
+                text.count("\n"),
+            )
             found.append((schema, sub, start))
     root.memo["inline"] = found
     return found
@@ -386,11 +394,7 @@ def _parse_chunks(pieces: list[str], cache: dict[str, Chunk]) -> list[Chunk]:
         text = pieces[i]
         chunk = cache.get(text) or parse_chunk(text)
         joins = 0
-        while (
-            chunk.error is not None
-            and chunk.error.offset == len(chunk.text)
-            and i + 1 < n
-        ):
+        while chunk.error is not None and chunk.error.offset == len(chunk.text) and i + 1 < n:
             i += 1
             joins += 1
             text = text + ("".join(pieces[i:]) if joins >= MAX_JOINS else pieces[i])
@@ -588,7 +592,9 @@ class Document:
             return placed.offset + len(placed.chunk.text)
         line_start = starts[relative_line]
         line_end = (
-            starts[relative_line + 1] - 1 if relative_line + 1 < len(starts) else len(placed.chunk.text)
+            starts[relative_line + 1] - 1
+            if relative_line + 1 < len(starts)
+            else len(placed.chunk.text)
         )
         segment = placed.chunk.text[line_start:line_end]
         column = character if encoding == UTF32 else _index_of_units(segment, character, encoding)
@@ -675,11 +681,17 @@ def parse_document(text: str, previous: Document | None = None) -> Document:
     offset = line = 0
     for chunk in chunks:
         schema = _RECORD_SCHEMA.get(chunk.path) if chunk.kind == "array" else None
-        if chunk.kind == "root" and chunk.data and ("deployed" in chunk.data or "artifacts" in chunk.data):
+        if (
+            chunk.kind == "root"
+            and chunk.data
+            and ("deployed" in chunk.data or "artifacts" in chunk.data)
+        ):
             starts = chunk.line_starts()
             for inline_schema, sub, start in _inline_records(chunk):
                 inline_line = line + bisect_right(starts, start) - 1
-                records.append(Record(inline_schema, sub, offset + start, inline_line, len(records)))
+                records.append(
+                    Record(inline_schema, sub, offset + start, inline_line, len(records))
+                )
         if schema is not None:
             record = Record(schema, chunk, offset, line, len(records))
             records.append(record)
@@ -714,8 +726,11 @@ def _reparse(previous: Document, text: str) -> list[Chunk] | None:
     middle = text[start:end]
     cache = {p.chunk.text: p.chunk for p in placed[head : len(placed) - tail]}
     fresh = _parse_chunks(split_chunks(middle), cache) if middle else []
-    if tail and fresh and fresh[-1].error is not None and fresh[-1].error.offset == len(
-        fresh[-1].text
+    if (
+        tail
+        and fresh
+        and fresh[-1].error is not None
+        and fresh[-1].error.offset == len(fresh[-1].text)
     ):
         return None
     kept_tail = [p.chunk for p in placed[len(placed) - tail :]] if tail else []

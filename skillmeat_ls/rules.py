@@ -82,7 +82,9 @@ class Diagnostic:
             return self
         start, end = self.span
         related = tuple(
-            replace(r, span=(r.span[0] + offset, r.span[1] + offset)) if r.span and not r.path else r
+            replace(r, span=(r.span[0] + offset, r.span[1] + offset))
+            if r.span and not r.path
+            else r
             for r in self.related
         )
         return replace(self, span=(start + offset, end + offset), related=related)
@@ -157,8 +159,14 @@ def _is_iso(value: str) -> bool:
 
 
 def _type_name(value: Any) -> str:
-    names = {str: "a string", bool: "a boolean", int: "an integer", float: "a float",
-             list: "an array", dict: "a table"}
+    names = {
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a float",
+        list: "an array",
+        dict: "a table",
+    }
     for kind, label in names.items():
         if type(value) is kind:
             return label
@@ -169,7 +177,9 @@ def _check_string(record: Record, key: str) -> Diagnostic | None:
     found = record.field(key)
     if found is None or isinstance(found.value, str):
         return None
-    return _diag("SM111", f"'{key}' must be a string, not {_type_name(found.value)}", found.value_span)
+    return _diag(
+        "SM111", f"'{key}' must be a string, not {_type_name(found.value)}", found.value_span
+    )
 
 
 def _check_time(record: Record, key: str) -> Diagnostic | None:
@@ -177,13 +187,20 @@ def _check_time(record: Record, key: str) -> Diagnostic | None:
     if found is None:
         return None
     if not isinstance(found.value, str):
-        hint = " (quote it: SkillMeat reads it with datetime.fromisoformat)" if hasattr(
-            found.value, "isoformat") else ""
-        return _diag("SM111", f"'{key}' must be a quoted ISO 8601 string, not "
-                     f"{_type_name(found.value)}{hint}", found.value_span)
+        hint = (
+            " (quote it: SkillMeat reads it with datetime.fromisoformat)"
+            if hasattr(found.value, "isoformat")
+            else ""
+        )
+        return _diag(
+            "SM111",
+            f"'{key}' must be a quoted ISO 8601 string, not {_type_name(found.value)}{hint}",
+            found.value_span,
+        )
     if not _is_iso(found.value):
-        return _diag("SM111", f"'{key}' is not an ISO 8601 date-time: {found.value!r}",
-                     found.value_span)
+        return _diag(
+            "SM111", f"'{key}' is not an ISO 8601 date-time: {found.value!r}", found.value_span
+        )
     return None
 
 
@@ -194,8 +211,11 @@ def _check_hash(record: Record, key: str) -> Diagnostic | None:
     if not isinstance(found.value, str):
         return _check_string(record, key)
     if found.value and not HASH_RE.fullmatch(found.value):
-        return _diag("SM111", f"'{key}' is not a SHA-256 hash (64 lowercase hex digits): "
-                     f"{found.value!r}", found.value_span)
+        return _diag(
+            "SM111",
+            f"'{key}' is not a SHA-256 hash (64 lowercase hex digits): {found.value!r}",
+            found.value_span,
+        )
     return None
 
 
@@ -211,8 +231,12 @@ def rule_required_fields(record: Record) -> Iterator[Diagnostic]:
     if missing:
         label = record.name or f"record {record.index + 1}"
         noun = "field" if len(missing) == 1 else "fields"
-        yield _diag("SM110", f"{label}: missing required {noun} {', '.join(missing)}",
-                    record.header_span, data={"missing": missing})
+        yield _diag(
+            "SM110",
+            f"{label}: missing required {noun} {', '.join(missing)}",
+            record.header_span,
+            data={"missing": missing},
+        )
 
 
 def rule_field_formats(record: Record) -> Iterator[Diagnostic]:
@@ -242,26 +266,41 @@ def rule_field_formats(record: Record) -> Iterator[Diagnostic]:
 
 def _check_unified_extras(record: Record) -> Iterator[Diagnostic]:
     name = record.field("artifact_name")
-    if name is not None and isinstance(name.value, str) and (
-        not name.value.strip() or "\x00" in name.value
+    if (
+        name is not None
+        and isinstance(name.value, str)
+        and (not name.value.strip() or "\x00" in name.value)
     ):
-        yield _diag("SM111", "'artifact_name' must be a non-empty name without NUL characters",
-                    name.value_span)
+        yield _diag(
+            "SM111",
+            "'artifact_name' must be a non-empty name without NUL characters",
+            name.value_span,
+        )
     flag = record.field("local_modifications")
     if flag is not None and not isinstance(flag.value, bool):
-        yield _diag("SM111", f"'local_modifications' must be true or false, not "
-                    f"{_type_name(flag.value)}", flag.value_span)
+        yield _diag(
+            "SM111",
+            f"'local_modifications' must be true or false, not {_type_name(flag.value)}",
+            flag.value_span,
+        )
     lineage = record.field("version_lineage")
     if lineage is not None:
         if not isinstance(lineage.value, list):
             yield _diag("SM111", "'version_lineage' must be an array of hashes", lineage.value_span)
         elif any(not isinstance(v, str) or not HASH_RE.fullmatch(v) for v in lineage.value):
-            yield _diag("SM111", "'version_lineage' must hold SHA-256 hashes (64 hex digits)",
-                        lineage.value_span)
+            yield _diag(
+                "SM111",
+                "'version_lineage' must hold SHA-256 hashes (64 hex digits)",
+                lineage.value_span,
+            )
     platform = record.field("platform")
     if platform is not None and platform.value not in PLATFORMS:
-        yield _diag("SM111", f"'platform' must be one of {', '.join(PLATFORMS)} "
-                    f"(SkillMeat rejects {platform.value!r})", platform.value_span)
+        yield _diag(
+            "SM111",
+            f"'platform' must be one of {', '.join(PLATFORMS)} "
+            f"(SkillMeat rejects {platform.value!r})",
+            platform.value_span,
+        )
     uuid = record.field("artifact_uuid")
     if uuid is not None and not (isinstance(uuid.value, str) and UUID_HEX_RE.fullmatch(uuid.value)):
         yield _diag("SM111", "'artifact_uuid' must be 32 lowercase hex digits", uuid.value_span)
@@ -274,9 +313,12 @@ def rule_artifact_type(record: Record) -> Iterator[Diagnostic]:
         return
     suggestion = suggest_type(artifact_type)
     hint = f"; did you mean '{suggestion}'?" if suggestion else ""
-    yield _diag("SM112", f"unknown artifact type '{artifact_type}'{hint}",
-                record.anchor("artifact_type"),
-                data={"suggestion": suggestion} if suggestion else None)
+    yield _diag(
+        "SM112",
+        f"unknown artifact type '{artifact_type}'{hint}",
+        record.anchor("artifact_type"),
+        data={"suggestion": suggestion} if suggestion else None,
+    )
 
 
 _TYPE_OF_FOLDER = {folder: t for t, (folder, _) in TYPE_LAYOUT.items() if t != "mcp_server"}
@@ -299,9 +341,11 @@ def rule_path_containment(record: Record) -> Iterator[Diagnostic]:
     if path is None:
         return
     if path_escapes(path) or (record.name and "\x00" in record.name):
-        yield _diag("SM114", f"'{path}' is outside .claude/; skillmeat-ls never reads or "
-                    "writes through it", record.anchor("artifact_path" if record.schema ==
-                                                       "unified" else "artifact_name"))
+        yield _diag(
+            "SM114",
+            f"'{path}' is outside .claude/; skillmeat-ls never reads or writes through it",
+            record.anchor("artifact_path" if record.schema == "unified" else "artifact_name"),
+        )
 
 
 def rule_path_folder(record: Record) -> Iterator[Diagnostic]:
@@ -316,9 +360,13 @@ def rule_path_folder(record: Record) -> Iterator[Diagnostic]:
         return
     wanted = conventional_path(record.name or "", artifact_type) if record.name else None
     article = "an" if artifact_type[:1] in "aeiou" else "a"
-    yield _diag("SM113", f"{article} {artifact_type} recorded under '{first}/', the folder of "
-                f"{other} artifacts" + (f"; SkillMeat deploys it to '{wanted}'" if wanted else ""),
-                record.anchor("artifact_path"), data={"conventional": wanted} if wanted else None)
+    yield _diag(
+        "SM113",
+        f"{article} {artifact_type} recorded under '{first}/', the folder of "
+        f"{other} artifacts" + (f"; SkillMeat deploys it to '{wanted}'" if wanted else ""),
+        record.anchor("artifact_path"),
+        data={"conventional": wanted} if wanted else None,
+    )
 
 
 RECORD_RULES: tuple[Callable[[Record], Iterable[Diagnostic]], ...] = (
@@ -330,9 +378,9 @@ RECORD_RULES: tuple[Callable[[Record], Iterable[Diagnostic]], ...] = (
 )
 
 
-def record_diagnostics(record: Record, memo: dict[int, tuple[Chunk, list[Diagnostic]]]) -> (
-    list[Diagnostic]
-):
+def record_diagnostics(
+    record: Record, memo: dict[int, tuple[Chunk, list[Diagnostic]]]
+) -> list[Diagnostic]:
     """The record rules' findings, computed once per chunk (relative) and placed at the record."""
     chunk = record.chunk
     if chunk.data is None:
@@ -375,9 +423,13 @@ def rule_legacy_schema(doc: Document) -> Iterator[Diagnostic]:
     """SM101: the legacy schema; on the first legacy header."""
     legacy = _legacy_tables(doc)
     if legacy:
-        yield _diag("SM101", "legacy deployment schema ([deployment]/[[artifacts]]): SkillMeat "
-                    "reads this file as empty and overwrites it on its next deploy; migrate it "
-                    "to [[deployed]] records", legacy[0].header_span)
+        yield _diag(
+            "SM101",
+            "legacy deployment schema ([deployment]/[[artifacts]]): SkillMeat "
+            "reads this file as empty and overwrites it on its next deploy; migrate it "
+            "to [[deployed]] records",
+            legacy[0].header_span,
+        )
 
 
 def rule_mixed_schema(doc: Document) -> Iterator[Diagnostic]:
@@ -386,8 +438,12 @@ def rule_mixed_schema(doc: Document) -> Iterator[Diagnostic]:
     unified = _unified_places(doc)
     if legacy and unified:
         span = max(legacy[0], unified[0])
-        yield _diag("SM102", "legacy and unified records are mixed in one file: each SkillMeat "
-                    "reader sees only its half, and the next write loses the other", span)
+        yield _diag(
+            "SM102",
+            "legacy and unified records are mixed in one file: each SkillMeat "
+            "reader sees only its half, and the next write loses the other",
+            span,
+        )
 
 
 #: ``legacy-deployment`` holds a header-only legacy file's values after migration (kept, lossless).
@@ -401,19 +457,29 @@ def rule_unknown_top_level(doc: Document) -> Iterator[Diagnostic]:
         for key, entry in root.chunk.entries.items():
             if key != "deployed":
                 span = (root.offset + entry.key_span[0], root.offset + entry.key_span[1])
-                yield _diag("SM103", f"unknown top-level key '{key}' (SkillMeat ignores it and "
-                            "drops it on its next write)", span)
+                yield _diag(
+                    "SM103",
+                    f"unknown top-level key '{key}' (SkillMeat ignores it and "
+                    "drops it on its next write)",
+                    span,
+                )
     for placed in doc.tables():
         if placed.chunk.path[:1] not in _KNOWN_TOP:
             name = ".".join(placed.chunk.path)
-            yield _diag("SM103", f"unknown table [{name}] (SkillMeat ignores it and drops it on "
-                        "its next write)", placed.header_span)
+            yield _diag(
+                "SM103",
+                f"unknown table [{name}] (SkillMeat ignores it and drops it on its next write)",
+                placed.header_span,
+            )
     if doc.legacy_header is not None:
         for key, entry in doc.legacy_header.chunk.entries.items():
             if key not in LEGACY_HEADER_KEYS:
                 offset = doc.legacy_header.offset
-                yield _diag("SM103", f"unknown key '{key}' in [deployment]",
-                            (offset + entry.key_span[0], offset + entry.key_span[1]))
+                yield _diag(
+                    "SM103",
+                    f"unknown key '{key}' in [deployment]",
+                    (offset + entry.key_span[0], offset + entry.key_span[1]),
+                )
 
 
 def _first_span(doc: Document) -> Span:
@@ -434,14 +500,22 @@ def rule_plan_file_name(doc: Document, context: Context) -> Iterator[Diagnostic]
     sibling = path.with_name(DEPLOYED_FILE_NAME)
     disk = context.disk
     if disk is not None and disk.exists(context.claude_dir, DEPLOYED_FILE_NAME):
-        yield _diag("SM104", f"this project also has {DEPLOYED_FILE_NAME}: two deployment "
-                    "records for one project, and SkillMeat reads only the other one",
-                    _first_span(doc), severity=Severity.WARNING,
-                    related=(Related("the file SkillMeat reads", path=sibling),))
+        yield _diag(
+            "SM104",
+            f"this project also has {DEPLOYED_FILE_NAME}: two deployment "
+            "records for one project, and SkillMeat reads only the other one",
+            _first_span(doc),
+            severity=Severity.WARNING,
+            related=(Related("the file SkillMeat reads", path=sibling),),
+        )
     else:
-        yield _diag("SM104", f"SkillMeat never reads {PLAN_FILE_NAME}; it reads and writes "
-                    f".claude/{DEPLOYED_FILE_NAME}", _first_span(doc),
-                    data={"rename_to": DEPLOYED_FILE_NAME})
+        yield _diag(
+            "SM104",
+            f"SkillMeat never reads {PLAN_FILE_NAME}; it reads and writes "
+            f".claude/{DEPLOYED_FILE_NAME}",
+            _first_span(doc),
+            data={"rename_to": DEPLOYED_FILE_NAME},
+        )
 
 
 def _identity(record: Record) -> tuple[str, str] | None:
@@ -450,8 +524,9 @@ def _identity(record: Record) -> tuple[str, str] | None:
     key = "identity:" + record.schema
     if key not in memo:
         name, artifact_type = record.name, record.type
-        memo[key] = None if name is None or artifact_type is None else (
-            name, canonical_type(artifact_type))
+        memo[key] = (
+            None if name is None or artifact_type is None else (name, canonical_type(artifact_type))
+        )
     return memo[key]
 
 
@@ -464,10 +539,14 @@ def rule_duplicate_records(doc: Document) -> Iterator[Diagnostic]:
             continue
         original = first.setdefault(identity, record)
         if original is not record:
-            yield _diag("SM120", f"{identity[1]} '{identity[0]}' is recorded twice; SkillMeat "
-                        "keeps one record per (name, type)", record.header_span,
-                        related=(Related("first recorded here", original.header_span),),
-                        data={"duplicate_of": original.index})
+            yield _diag(
+                "SM120",
+                f"{identity[1]} '{identity[0]}' is recorded twice; SkillMeat "
+                "keeps one record per (name, type)",
+                record.header_span,
+                related=(Related("first recorded here", original.header_span),),
+                data={"duplicate_of": original.index},
+            )
 
 
 def rule_shared_names(doc: Document) -> Iterator[Diagnostic]:
@@ -483,11 +562,13 @@ def rule_shared_names(doc: Document) -> Iterator[Diagnostic]:
         for artifact_type, record in by_type.items():
             others = [(t, r) for t, r in by_type.items() if t != artifact_type]
             listed = ", ".join(t for t, _ in others)
-            yield _diag("SM121", f"'{name}' is also the name of a {listed}: a different "
-                        "artifact; tools that match on the name alone confuse them",
-                        record.anchor("artifact_name"),
-                        related=tuple(Related(f"the {t} '{name}'", r.header_span)
-                                      for t, r in others))
+            yield _diag(
+                "SM121",
+                f"'{name}' is also the name of a {listed}: a different "
+                "artifact; tools that match on the name alone confuse them",
+                record.anchor("artifact_name"),
+                related=tuple(Related(f"the {t} '{name}'", r.header_span) for t, r in others),
+            )
 
 
 def _path_key(record: Record) -> tuple[str, str] | None:
@@ -513,10 +594,13 @@ def rule_shared_paths(doc: Document) -> Iterator[Diagnostic]:
             continue
         original = first.setdefault(key, record)
         if original is not record and _identity(original) != _identity(record):
-            yield _diag("SM122", f"'{key[1]}' is also the path of {original.name!r} "
-                        f"({original.type}): deploying one overwrites the other",
-                        record.anchor("artifact_path"),
-                        related=(Related("the other record", original.header_span),))
+            yield _diag(
+                "SM122",
+                f"'{key[1]}' is also the path of {original.name!r} "
+                f"({original.type}): deploying one overwrites the other",
+                record.anchor("artifact_path"),
+                related=(Related("the other record", original.header_span),),
+            )
 
 
 # --- environment rules ----------------------------------------------------------------------------
@@ -545,15 +629,20 @@ def rule_collection_references(doc: Document, context: Context) -> Iterator[Diag
         if collection is None:
             closest = index.closest(collection_name)
             hint = f"; did you mean '{closest[0]}'?" if closest else ""
-            yield _diag("SM130", f"no collection named '{collection_name}' in "
-                        f"{index.home}{hint}", span, data={"suggestions": closest})
+            yield _diag(
+                "SM130",
+                f"no collection named '{collection_name}' in {index.home}{hint}",
+                span,
+                data={"suggestions": closest},
+            )
             continue
         if collection.find(name, canonical_type(artifact_type)) or collection.find(
             name, artifact_type
         ):
             continue
         holders = [
-            other for other in index.names()
+            other
+            for other in index.names()
             if other != collection_name
             and (index.get(other).find(name, canonical_type(artifact_type)))  # type: ignore[union-attr]
         ]
@@ -563,8 +652,12 @@ def rule_collection_references(doc: Document, context: Context) -> Iterator[Diag
             hint = f" (it has '{name}' as {', '.join(other_types)}, a different artifact)"
         elif holders:
             hint = f"; {', '.join(holders)} has it"
-        yield _diag("SM131", f"collection '{collection_name}' has no {artifact_type} named "
-                    f"'{name}'{hint}", span, data={"collections": holders})
+        yield _diag(
+            "SM131",
+            f"collection '{collection_name}' has no {artifact_type} named '{name}'{hint}",
+            span,
+            data={"collections": holders},
+        )
 
 
 def rule_missing_on_disk(doc: Document, context: Context) -> Iterator[Diagnostic]:
@@ -577,9 +670,12 @@ def rule_missing_on_disk(doc: Document, context: Context) -> Iterator[Diagnostic
         if path is None or path_escapes(path) or not _in_profile_root(record):
             continue
         if not disk.exists(claude, path):
-            yield _diag("SM132", f"{record.type} '{record.name}' is recorded but "
-                        f".claude/{path} does not exist", record.anchor("artifact_path"),
-                        data={"collection": _collection_of(doc, record)[0]})
+            yield _diag(
+                "SM132",
+                f"{record.type} '{record.name}' is recorded but .claude/{path} does not exist",
+                record.anchor("artifact_path"),
+                data={"collection": _collection_of(doc, record)[0]},
+            )
 
 
 def _in_profile_root(record: Record) -> bool:
@@ -595,9 +691,12 @@ def rule_drift(doc: Document, context: Context) -> Iterator[Diagnostic]:
         state = drift_state(doc, record, context)
         if state is None or state.code is None:
             continue
-        yield _diag(state.code, state.message, record.anchor("content_hash"),
-                    data={"project_hash": state.project_hash,
-                          "collection_hash": state.collection_hash})
+        yield _diag(
+            state.code,
+            state.message,
+            record.anchor("content_hash"),
+            data={"project_hash": state.project_hash, "collection_hash": state.collection_hash},
+        )
 
 
 @dataclass(frozen=True)
@@ -634,15 +733,32 @@ def drift_state(doc: Document, record: Record, context: Context) -> DriftState |
     local = project_hash != recorded
     upstream = collection_hash is not None and collection_hash != recorded
     if local and upstream and project_hash != collection_hash:
-        return DriftState("conflict", recorded, project_hash, collection_hash,
-                          f"{label} changed both here and in its collection since it was "
-                          "deployed", "SM142")
+        return DriftState(
+            "conflict",
+            recorded,
+            project_hash,
+            collection_hash,
+            f"{label} changed both here and in its collection since it was deployed",
+            "SM142",
+        )
     if local and not upstream:
-        return DriftState("modified", recorded, project_hash, collection_hash,
-                          f"{label} was modified locally since it was deployed", "SM140")
+        return DriftState(
+            "modified",
+            recorded,
+            project_hash,
+            collection_hash,
+            f"{label} was modified locally since it was deployed",
+            "SM140",
+        )
     if upstream and not local:
-        return DriftState("update-available", recorded, project_hash, collection_hash,
-                          f"{label} has an update in its collection", "SM141")
+        return DriftState(
+            "update-available",
+            recorded,
+            project_hash,
+            collection_hash,
+            f"{label} has an update in its collection",
+            "SM141",
+        )
     return DriftState("in-sync", recorded, project_hash, collection_hash)
 
 
@@ -708,7 +824,8 @@ class Analyzer:
         return self.settings.apply(found)
 
 
-def analyze(doc: Document, context: Context | None = None,
-            settings: RuleSettings | None = None) -> list[Diagnostic]:
+def analyze(
+    doc: Document, context: Context | None = None, settings: RuleSettings | None = None
+) -> list[Diagnostic]:
     """Every diagnostic of ``doc`` (a one-off; editors keep an :class:`Analyzer` per document)."""
     return Analyzer(settings).analyze(doc, context)

@@ -17,8 +17,19 @@ from skillmeat_ls.hashing import content_hash, tree_fingerprint
 from skillmeat_ls.schema import CLAUDE_DIR, DEPLOYMENT_FILE_NAMES
 
 #: Directories never searched for deployment files.
-SKIPPED_DIRS = frozenset({".git", "node_modules", ".venv", "venv", "__pycache__", ".tox",
-                          ".mypy_cache", ".ruff_cache", ".pytest_cache"})
+SKIPPED_DIRS = frozenset(
+    {
+        ".git",
+        "node_modules",
+        ".venv",
+        "venv",
+        "__pycache__",
+        ".tox",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".pytest_cache",
+    }
+)
 
 
 def contained(root: Path, relative: str) -> Path | None:

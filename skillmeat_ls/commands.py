@@ -1,0 +1,303 @@
+"""``workspace/executeCommand`` (SPEC §6): argument checking, prompts, and calls into the engine.
+
+This is protocol glue, like :mod:`skillmeat_ls.server`: it asks the user through
+``window/showMessageRequest`` (which every LSP editor shows), edits open documents through
+``workspace/applyEdit`` (so the editor's buffer and undo stay right), and runs the engine's work
+(:mod:`skillmeat_ls.deploy`, :mod:`skillmeat_ls.migration`) on the server's worker thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types as lsp
+from pygls.uris import from_fs_path
+
+from skillmeat_ls import deploy as engine
+from skillmeat_ls.cache.revisions import HEAD
+from skillmeat_ls.collections import Collection, CollectionIndex
+from skillmeat_ls.document import parse_document
+from skillmeat_ls.lint import read_text
+from skillmeat_ls.migration import MigrationError, migrate_text
+from skillmeat_ls.schema import canonical_type
+from skillmeat_ls.writer import atomic_write
+
+if TYPE_CHECKING:
+    from skillmeat_ls.server import SkillMeatServer
+
+log = logging.getLogger(__name__)
+
+ALL_ARTIFACTS = "All"
+
+
+class CommandError(Exception):
+    """A command that cannot run as asked; the message is shown to the user."""
+
+
+def _cancelled() -> dict[str, Any]:
+    return {"deployed": [], "skipped": [], "errors": [], "cancelled": True}
+
+
+def _path_of(value: object, what: str) -> Path:
+    """A path from a ``file:`` URI or a plain path string."""
+    from skillmeat_ls.server import uri_path
+
+    if not isinstance(value, str) or not value:
+        raise CommandError(f"{what} is missing: give a file URI or a path")
+    path = uri_path(value) if value.startswith("file:") else Path(value)
+    if path is None:
+        raise CommandError(f"{what} must be a file URI or a path, not {value!r}")
+    return path
+
+
+def _request(args: tuple[Any, ...]) -> dict[str, Any]:
+    request = args[0] if args else {}
+    if not isinstance(request, Mapping):
+        raise CommandError('the argument must be an object, e.g. {"project": "file:///..."}')
+    return dict(request)
+
+
+class Commands:
+    """The server's commands, by SPEC id."""
+
+    def __init__(self, ls: SkillMeatServer) -> None:
+        self.ls = ls
+        self.handlers: dict[str, Callable[..., Awaitable[Any]]] = {
+            "skillmeat.migrateSchema": self.migrate_schema,
+            "skillmeat.deploy": self.deploy,
+            "skillmeat.listCollections": self.list_collections,
+            "skillmeat.updateFromCollection": self.update_from_collection,
+            "skillmeat.refreshCache": self.refresh_cache,
+            "skillmeat.cacheStatus": self.cache_status,
+        }
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _require_trust(self, what: str) -> None:
+        if not self.ls.state.settings.trusted:
+            raise CommandError(f"{what} is disabled in an untrusted workspace")
+
+    async def _index(self) -> CollectionIndex:
+        await self.ls.ready.wait()
+        index = self.ls.state.index
+        if index is None or not index.collections:
+            raise CommandError(f"no collections found in {self.ls.state.settings.home}")
+        return index
+
+    async def _ask(self, message: str, titles: list[str]) -> str | None:
+        params = lsp.ShowMessageRequestParams(
+            type=lsp.MessageType.Info,
+            message=message,
+            actions=[lsp.MessageActionItem(title=title) for title in titles],
+        )
+        try:
+            answer = await self.ls.window_show_message_request_async(params)
+        except Exception as exc:  # a client that cannot ask counts as a cancel
+            log.info("showMessageRequest failed: %s", exc)
+            return None
+        return answer.title if answer is not None else None
+
+    async def _apply_to_open(self, path: Path, new_text: str, label: str) -> bool:
+        """Replace an open document's text through the editor; False if declined."""
+        uri = from_fs_path(str(path)) or ""
+        document = self.ls.workspace.text_documents.get(uri)
+        if document is None:
+            return False
+        lines = document.lines
+        end = lsp.Position(len(lines), 0)
+        edit = lsp.WorkspaceEdit(
+            document_changes=[
+                lsp.TextDocumentEdit(
+                    text_document=lsp.OptionalVersionedTextDocumentIdentifier(
+                        uri=uri, version=document.version
+                    ),
+                    edits=[lsp.TextEdit(lsp.Range(lsp.Position(0, 0), end), new_text)],
+                )
+            ]
+        )
+        result = await self.ls.workspace_apply_edit_async(
+            lsp.ApplyWorkspaceEditParams(edit=edit, label=label)
+        )
+        return bool(result and result.applied)
+
+    def _is_open(self, path: Path) -> bool:
+        return (from_fs_path(str(path)) or "") in self.ls.workspace.text_documents
+
+    async def _after_change(self, project: Path) -> None:
+        """Forget what is cached about ``project``'s files and analyse them again."""
+        await self.ls.work(self.ls.state.disk.forget, project / ".claude")
+        await self.ls.analyze_everything()
+
+    # --- commands -----------------------------------------------------------------------------
+
+    async def migrate_schema(self, *args: Any) -> dict[str, Any]:
+        self._require_trust("migrating")
+        path = _path_of(args[0] if args else None, "the deployment file")
+        uri = from_fs_path(str(path)) or ""
+        document = self.ls.workspace.text_documents.get(uri)
+        text = document.source if document is not None else await self.ls.work(read_text, path)
+        try:
+            migrated = migrate_text(text)
+        except MigrationError as exc:
+            raise CommandError(f"{path}: {exc}") from exc
+        if migrated == text:
+            return {"applied": False, "path": str(path), "message": "already unified"}
+        if document is not None:
+            applied = await self._apply_to_open(path, migrated, "Migrate to unified schema")
+            return {"applied": applied, "path": str(path)}
+        backup = await self.ls.work(lambda: atomic_write(path, migrated, backup=True))
+        await self.ls.analyze_everything()
+        return {"applied": True, "path": str(path), "backup": str(backup) if backup else None}
+
+    async def deploy(self, *args: Any) -> dict[str, Any]:
+        self._require_trust("deploying")
+        request = _request(args)
+        project = _path_of(request.get("project"), "the project")
+        index = await self._index()
+        name = request.get("collection") or await self._ask(
+            f"Deploy into {project.name} from which collection?", index.names()
+        )
+        if name is None:
+            return _cancelled()
+        collection = index.get(name)
+        if collection is None:
+            raise CommandError(f"no collection named {name!r}; known: {', '.join(index.names())}")
+        artifacts = self._requested_artifacts(request.get("artifacts"))
+        if artifacts is None:
+            artifacts = await self._ask_artifacts(collection)
+            if artifacts is None:
+                return _cancelled()
+        overwrite = request.get("overwrite") is True
+        result = await self.ls.work(
+            lambda: engine.deploy(project, collection, artifacts, overwrite=overwrite)
+        )
+        await self._after_change(project)
+        return result.as_dict()
+
+    @staticmethod
+    def _requested_artifacts(value: object) -> list[tuple[str, str]] | None:
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(
+            isinstance(item, Mapping)
+            and isinstance(item.get("name"), str)
+            and isinstance(item.get("type"), str)
+            for item in value
+        ):
+            raise CommandError('"artifacts" must be a list of {"name": ..., "type": ...}')
+        return [(item["name"], item["type"]) for item in value]
+
+    async def _ask_artifacts(self, collection: Collection) -> list[tuple[str, str]] | None:
+        choices = {f"{a.name} ({a.type})": a.key for a in collection.artifacts.values()}
+        answer = await self._ask(
+            f"Deploy which artifact from {collection.name}?", [*choices, ALL_ARTIFACTS]
+        )
+        if answer is None:
+            return None
+        return list(choices.values()) if answer == ALL_ARTIFACTS else [choices[answer]]
+
+    async def list_collections(self, *args: Any) -> list[dict[str, Any]]:
+        index = await self._index()
+        request = _request(args) if args else {}
+        deployed_from: dict[tuple[str, str], str] = {}
+        if request.get("project"):
+            project = _path_of(request["project"], "the project")
+            deployed_from = await self.ls.work(_deployed_from, project)
+        return [
+            {
+                "name": collection.name,
+                "path": str(collection.path),
+                "artifacts": [
+                    {
+                        "name": a.name,
+                        "type": a.type,
+                        "content_hash": a.content_hash,
+                        "description": a.description,
+                        **(
+                            {"deployed_from": deployed_from[(a.name, canonical_type(a.type))]}
+                            if (a.name, canonical_type(a.type)) in deployed_from
+                            else {}
+                        ),
+                    }
+                    for a in collection.artifacts.values()
+                ],
+                "groups": [
+                    {"name": g.name, "description": g.description, "members": list(g.members)}
+                    for g in collection.groups
+                ],
+            }
+            for collection in (index.get(name) for name in index.names())
+            if collection is not None
+        ]
+
+    async def update_from_collection(self, *args: Any) -> dict[str, Any]:
+        self._require_trust("updating")
+        request = _request(args)
+        project = _path_of(request.get("project"), "the project")
+        name, artifact_type = request.get("name"), request.get("type")
+        if not isinstance(name, str) or not isinstance(artifact_type, str):
+            raise CommandError('give the artifact as {"project", "name", "type"}')
+        index = await self._index()
+        force = request.get("force") is True
+        if not force:
+            states = await self.ls.work(engine.status, project, index)
+            state = next(
+                (
+                    s
+                    for s in states
+                    if (s.name, canonical_type(s.type or ""))
+                    == (name, canonical_type(artifact_type))
+                ),
+                None,
+            )
+            if state is not None and state.state in ("modified", "conflict"):
+                answer = await self._ask(
+                    f"{artifact_type} '{name}' has local changes. Overwrite them with the "
+                    "collection's copy?",
+                    ["Overwrite", "Cancel"],
+                )
+                if answer != "Overwrite":
+                    return _cancelled()
+                force = True
+        result = await self.ls.work(
+            lambda: engine.update(project, index, name, artifact_type, force=force)
+        )
+        await self._after_change(project)
+        return result.as_dict()
+
+    async def refresh_cache(self, *_args: Any) -> dict[str, Any]:
+        await self.ls.ready.wait()
+        index = await self.ls.work(self.ls.state.reload_collections)
+        await self.ls.analyze_everything()
+        return {"collections": len(index.collections), "problems": [str(p) for p in index.problems]}
+
+    async def cache_status(self, *_args: Any) -> dict[str, Any]:
+        status = self.ls.state.status
+        cache = status.cache
+        return {
+            "path": str(self.ls.state.settings.cache_path),
+            "revision": cache.revision if cache is not None else None,
+            "head": HEAD,
+            "state": status.state,
+            "message": status.message,
+        }
+
+
+def _deployed_from(project: Path) -> dict[tuple[str, str], str]:
+    """(name, type) -> collection, for the records of ``project``'s deployment file."""
+    path = engine.deployment_file(project)
+    if path is None:
+        return {}
+    try:
+        document = parse_document(read_text(path))
+    except (OSError, ValueError):
+        return {}
+    found = {}
+    for record in document.records:
+        collection = record.text("from_collection")
+        if record.name and record.type and collection:
+            found[(record.name, canonical_type(record.type))] = collection
+    return found

@@ -1,0 +1,662 @@
+"""The language server: LSP requests in, calls on the engine out. No rule logic lives here.
+
+Handlers translate between lsprotocol types and the engine's plain data (:mod:`state`,
+:mod:`actions`, :mod:`navigation`, :mod:`deploy`). All file I/O and SQLite work runs on one
+worker thread (``_work``), so the event loop stays free to read the next message, and analyses
+of one document are coalesced: while one runs, newer edits only mark the document dirty, and a
+result for an old version is never published.
+
+Diagnostics go out by push (``publishDiagnostics``) to clients without pull support and by pull
+(``textDocument/diagnostic``, ``workspace/diagnostic``) to clients that advertise it; never both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcException
+from pygls.lsp.server import LanguageServer
+from pygls.uris import from_fs_path, to_fs_path
+
+from skillmeat_ls import __version__
+from skillmeat_ls.actions import KINDS, Action, ActionContext, code_actions
+from skillmeat_ls.commands import CommandError, Commands
+from skillmeat_ls.document import UTF16, Document
+from skillmeat_ls.navigation import code_lenses, completions, definitions, hover, symbols
+from skillmeat_ls.rules import Diagnostic, Related
+from skillmeat_ls.state import Analysis, ServerState, Settings
+from skillmeat_ls.workspace import is_deployment_file
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+SOURCE = "skillmeat"
+STATUS_NOTIFICATION = "skillmeat/status"
+REFRESH_DELAY_S = 0.2
+WATCHER_ID = "skillmeat-watchers"
+REQUEST_FAILED = -32803  # LSP's RequestFailed error code
+
+
+class SkillMeatServer(LanguageServer):
+    """pygls server plus the state the handlers share."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "skillmeat-ls",
+            __version__,
+            text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
+        )
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="skillmeat-engine")
+        self.state = ServerState(Settings.from_options(None))
+        self.commands = Commands(self)
+        self.ready = asyncio.Event()
+        self.pull = False  # the client pulls diagnostics
+        self._running: set[str] = set()
+        self._dirty: set[str] = set()
+        self._refresh: asyncio.TimerHandle | None = None
+        self._workspace_files: set[Path] = set()
+        self.options: dict[str, Any] = {}  # the settings as the client last gave them
+        self.startup: asyncio.Future[None] | None = None
+
+    async def work(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run engine code on the worker thread."""
+        return await asyncio.get_running_loop().run_in_executor(self.worker, fn, *args)
+
+    # --- conversions -------------------------------------------------------------------------
+
+    @property
+    def encoding(self) -> str:
+        return str(getattr(self.workspace, "position_encoding", None) or UTF16)
+
+    def to_range(self, doc: Document, span: tuple[int, int]) -> lsp.Range:
+        (sl, sc), (el, ec) = (
+            doc.position(span[0], self.encoding),
+            doc.position(span[1], self.encoding),
+        )
+        return lsp.Range(lsp.Position(sl, sc), lsp.Position(el, ec))
+
+    def to_offset(self, doc: Document, position: lsp.Position) -> int:
+        return doc.offset_at(position.line, position.character, self.encoding)
+
+    def to_diagnostic(self, doc: Document, path: Path, diagnostic: Diagnostic) -> lsp.Diagnostic:
+        uri = from_fs_path(str(path)) or ""
+        related = [self._related(doc, uri, item) for item in diagnostic.related]
+        return lsp.Diagnostic(
+            range=self.to_range(doc, diagnostic.span),
+            message=diagnostic.message,
+            severity=lsp.DiagnosticSeverity(int(diagnostic.severity)),
+            code=diagnostic.code,
+            source=SOURCE,
+            related_information=related or None,
+            data=diagnostic.data,
+        )
+
+    def _related(self, doc: Document, uri: str, item: Related) -> lsp.DiagnosticRelatedInformation:
+        if item.path is not None:
+            target = lsp.Location(from_fs_path(str(item.path)) or "", _zero_range())
+        else:
+            target = lsp.Location(uri, self.to_range(doc, item.span or (0, 0)))
+        return lsp.DiagnosticRelatedInformation(target, item.message)
+
+    # --- documents ---------------------------------------------------------------------------
+
+    def open_texts(self) -> dict[Path, tuple[str, int | None]]:
+        texts = {}
+        for uri, document in self.workspace.text_documents.items():
+            path = uri_path(uri)
+            if path is not None and is_deployment_file(path):
+                texts[path] = (document.source, document.version)
+        return texts
+
+    async def analyze_open(self, uri: str) -> Analysis | None:
+        """Analyse the open document at ``uri`` (coalescing bursts of edits) and publish it."""
+        path = uri_path(uri)
+        if path is None or not is_deployment_file(path):
+            return None
+        if uri in self._running:
+            self._dirty.add(uri)
+            return None
+        self._running.add(uri)
+        try:
+            while True:
+                self._dirty.discard(uri)
+                document = self.workspace.text_documents.get(uri)
+                if document is None:
+                    return None
+                text, version = document.source, document.version
+                analysis = await self.work(self.state.analyze, path, text, version)
+                if uri in self._dirty:
+                    continue  # a newer version arrived meanwhile: analyse that instead
+                current = self.workspace.text_documents.get(uri)
+                if current is not None and current.version == version:
+                    self.publish(analysis)
+                return analysis
+        finally:
+            self._running.discard(uri)
+
+    def publish(self, analysis: Analysis) -> None:
+        if self.pull:
+            return
+        uri = from_fs_path(str(analysis.path)) or ""
+        diagnostics = [
+            self.to_diagnostic(analysis.document, analysis.path, d) for d in analysis.diagnostics
+        ]
+        self.text_document_publish_diagnostics(
+            lsp.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=analysis.version)
+        )
+
+    async def analyze_everything(self) -> None:
+        """Analyse every deployment file of the workspace, open or not, and publish or refresh."""
+        folders = [p for p in (uri_path(f.uri) for f in self.workspace.folders.values()) if p]
+        if not folders and self.workspace.root_path:
+            folders = [Path(self.workspace.root_path)]
+        files = await self.work(self.state.scan, folders)
+        self._workspace_files = set(files)
+        open_texts = self.open_texts()
+        for path in files:
+            if path in open_texts:
+                continue
+            analysis = await self.work(self.state.analyze_on_disk, path)
+            if analysis is not None:
+                self.publish(analysis)
+        results = await self.work(self.state.reanalyze_all, open_texts)
+        for analysis in results:
+            if analysis.path in open_texts:
+                self.publish(analysis)
+        self.request_refresh()
+
+    def request_refresh(self) -> None:
+        """Ask a pull client to pull again, once per burst of changes."""
+        if not self.pull or not self._supports_refresh():
+            return
+        loop = asyncio.get_running_loop()
+        if self._refresh is not None:
+            self._refresh.cancel()
+        self._refresh = loop.call_later(REFRESH_DELAY_S, self._send_refresh)
+
+    def _send_refresh(self) -> None:
+        self._refresh = None
+        self.workspace_diagnostic_refresh(None)
+
+    def _supports_refresh(self) -> bool:
+        workspace = self.client_capabilities.workspace
+        diagnostics = workspace.diagnostics if workspace else None
+        return bool(diagnostics and diagnostics.refresh_support)
+
+    def notify_status(self) -> None:
+        self.protocol.notify(STATUS_NOTIFICATION, self.state.status.notification())
+
+    # --- start-up ----------------------------------------------------------------------------
+
+    async def start_engine(self) -> None:
+        """Migrate the cache and index the collections, reporting progress; then analyse."""
+        self.notify_status()
+        token = await self._progress_begin("SkillMeat: opening the cache")
+
+        def report(message: str, percent: int) -> None:
+            if token is not None:
+                self.work_done_progress.report(
+                    token, lsp.WorkDoneProgressReport(message=message, percentage=percent)
+                )
+
+        def thread_report(message: str, percent: int) -> None:
+            loop.call_soon_threadsafe(report, message, percent)
+
+        loop = asyncio.get_running_loop()
+        try:
+            await self.work(self.state.start, thread_report)
+        except Exception as exc:  # the server keeps serving what needs no cache
+            log.exception("start-up failed")
+            self.state.status = type(self.state.status)("error", f"start-up failed: {exc}", None)
+        finally:
+            if token is not None:
+                self.work_done_progress.end(token, lsp.WorkDoneProgressEnd(message="ready"))
+        self.ready.set()
+        self.notify_status()
+        await self.analyze_everything()
+
+    async def _progress_begin(self, title: str) -> str | None:
+        window = self.client_capabilities.window
+        if not (window and window.work_done_progress):
+            return None
+        token = str(uuid.uuid4())
+        try:
+            await self.work_done_progress.create_async(token)
+        except Exception as exc:  # a client may refuse; progress is optional
+            log.info("client refused a progress token: %s", exc)
+            return None
+        self.work_done_progress.begin(token, lsp.WorkDoneProgressBegin(title=title, percentage=0))
+        return token
+
+    async def register_watchers(self) -> None:
+        workspace = self.client_capabilities.workspace
+        watched = workspace.did_change_watched_files if workspace else None
+        if not (watched and watched.dynamic_registration):
+            return
+        home = str(self.state.settings.home / "collections")
+        watchers = [
+            lsp.FileSystemWatcher(glob_pattern="**/.claude/.skillmeat-deployed.toml"),
+            lsp.FileSystemWatcher(glob_pattern="**/.claude/deployment.toml"),
+            lsp.FileSystemWatcher(glob_pattern="**/.claude/**"),
+        ]
+        if watched.relative_pattern_support:
+            base = from_fs_path(home) or ""
+            watchers.append(
+                lsp.FileSystemWatcher(
+                    glob_pattern=lsp.RelativePattern(base_uri=base, pattern="**/*")
+                )
+            )
+        else:
+            watchers.append(lsp.FileSystemWatcher(glob_pattern=f"{home}/**/*"))
+        options = lsp.DidChangeWatchedFilesRegistrationOptions(watchers=watchers)
+        try:
+            await self.client_register_capability_async(
+                lsp.RegistrationParams(
+                    registrations=[
+                        lsp.Registration(
+                            id=WATCHER_ID,
+                            method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                            register_options=options,
+                        )
+                    ]
+                )
+            )
+        except Exception as exc:
+            log.info("client refused file watchers: %s", exc)
+
+    async def pull_configuration(self) -> None:
+        workspace = self.client_capabilities.workspace
+        if not (workspace and workspace.configuration):
+            return
+        try:
+            results = await self.workspace_configuration_async(
+                lsp.ConfigurationParams(items=[lsp.ConfigurationItem(section="skillmeat")])
+            )
+        except Exception as exc:
+            log.info("no configuration from the client: %s", exc)
+            return
+        if results and isinstance(results[0], dict):
+            await self.apply_settings(results[0])
+
+    async def apply_settings(self, options: dict[str, Any]) -> None:
+        merged = {**self.options, **options}
+        self.options = merged
+        restart = await self.work(self.state.configure, Settings.from_options(merged))
+        if restart and self.ready.is_set():
+            await self.start_engine()
+        elif self.ready.is_set():
+            await self.analyze_everything()
+
+
+def _zero_range() -> lsp.Range:
+    return lsp.Range(lsp.Position(0, 0), lsp.Position(0, 0))
+
+
+def uri_path(uri: str) -> Path | None:
+    """The file-system path of a ``file:`` URI; None for any other scheme."""
+    if not uri.startswith("file:"):
+        return None
+    path = to_fs_path(uri)
+    return Path(path) if path else None
+
+
+server = SkillMeatServer()
+
+
+# --- lifecycle ------------------------------------------------------------------------------------
+
+
+@server.feature(lsp.INITIALIZE)
+def initialize(ls: SkillMeatServer, params: lsp.InitializeParams) -> None:
+    options = (
+        params.initialization_options if isinstance(params.initialization_options, dict) else {}
+    )
+    ls.options = dict(options)
+    ls.state.settings = Settings.from_options(options)
+    text_document = params.capabilities.text_document
+    ls.pull = bool(text_document and text_document.diagnostic)
+
+
+@server.feature(lsp.INITIALIZED)
+async def initialized(ls: SkillMeatServer, _params: lsp.InitializedParams) -> None:
+    await ls.pull_configuration()
+    await ls.register_watchers()
+    ls.startup = asyncio.ensure_future(ls.start_engine())
+
+
+@server.feature(lsp.SHUTDOWN)
+async def shutdown(ls: SkillMeatServer, _params: None) -> None:
+    await ls.work(ls.state.close)
+
+
+@server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
+async def did_change_configuration(
+    ls: SkillMeatServer, params: lsp.DidChangeConfigurationParams
+) -> None:
+    settings = params.settings
+    if isinstance(settings, dict) and isinstance(settings.get("skillmeat"), dict):
+        await ls.apply_settings(settings["skillmeat"])
+    else:
+        await ls.pull_configuration()
+
+
+# --- text synchronisation and diagnostics ---------------------------------------------------------
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+async def did_open(ls: SkillMeatServer, params: lsp.DidOpenTextDocumentParams) -> None:
+    await ls.analyze_open(params.text_document.uri)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+async def did_change(ls: SkillMeatServer, params: lsp.DidChangeTextDocumentParams) -> None:
+    await ls.analyze_open(params.text_document.uri)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
+async def did_save(ls: SkillMeatServer, params: lsp.DidSaveTextDocumentParams) -> None:
+    await ls.analyze_open(params.text_document.uri)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+async def did_close(ls: SkillMeatServer, params: lsp.DidCloseTextDocumentParams) -> None:
+    path = uri_path(params.text_document.uri)
+    if path is None or not is_deployment_file(path):
+        return
+    # a file of the workspace keeps its diagnostics (now from disk); any other is forgotten
+    analysis = await ls.work(ls.state.analyze_on_disk, path)
+    if analysis is not None and path in ls._workspace_files:
+        ls.publish(analysis)
+    else:
+        await ls.work(ls.state.forget, path)
+        if not ls.pull:
+            ls.text_document_publish_diagnostics(
+                lsp.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[])
+            )
+
+
+async def _analysis_for(ls: SkillMeatServer, uri: str) -> Analysis | None:
+    """The current analysis of ``uri``: the open buffer's, else the file on disk's."""
+    path = uri_path(uri)
+    if path is None or not is_deployment_file(path):
+        return None
+    document = ls.workspace.text_documents.get(uri)
+    if document is not None:
+        latest = await ls.work(ls.state.latest, path)
+        if latest is not None and latest.version == document.version:
+            return latest
+        return await ls.work(ls.state.analyze, path, document.source, document.version)
+    return await ls.work(ls.state.analyze_on_disk, path)
+
+
+@server.feature(
+    lsp.TEXT_DOCUMENT_DIAGNOSTIC,
+    lsp.DiagnosticOptions(
+        identifier=SOURCE, inter_file_dependencies=True, workspace_diagnostics=True
+    ),
+)
+async def document_diagnostic(
+    ls: SkillMeatServer, params: lsp.DocumentDiagnosticParams
+) -> lsp.DocumentDiagnosticReport:
+    analysis = await _analysis_for(ls, params.text_document.uri)
+    if analysis is None:
+        return lsp.RelatedFullDocumentDiagnosticReport(items=[])
+    if params.previous_result_id == analysis.result_id:
+        return lsp.RelatedUnchangedDocumentDiagnosticReport(result_id=analysis.result_id)
+    items = [ls.to_diagnostic(analysis.document, analysis.path, d) for d in analysis.diagnostics]
+    return lsp.RelatedFullDocumentDiagnosticReport(items=items, result_id=analysis.result_id)
+
+
+@server.feature(lsp.WORKSPACE_DIAGNOSTIC)
+async def workspace_diagnostic(
+    ls: SkillMeatServer, params: lsp.WorkspaceDiagnosticParams
+) -> lsp.WorkspaceDiagnosticReport:
+    await ls.ready.wait()
+    previous = {item.uri: item.value for item in params.previous_result_ids}
+    reports: list[lsp.WorkspaceDocumentDiagnosticReport] = []
+    for path in sorted(ls._workspace_files | set(ls.open_texts())):
+        uri = from_fs_path(str(path)) or ""
+        analysis = await _analysis_for(ls, uri)
+        if analysis is None:
+            continue
+        if previous.get(uri) == analysis.result_id:
+            reports.append(
+                lsp.WorkspaceUnchangedDocumentDiagnosticReport(
+                    uri=uri, version=analysis.version, result_id=analysis.result_id
+                )
+            )
+            continue
+        items = [ls.to_diagnostic(analysis.document, path, d) for d in analysis.diagnostics]
+        reports.append(
+            lsp.WorkspaceFullDocumentDiagnosticReport(
+                uri=uri, version=analysis.version, items=items, result_id=analysis.result_id
+            )
+        )
+    return lsp.WorkspaceDiagnosticReport(items=reports)
+
+
+@server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+async def did_change_watched_files(
+    ls: SkillMeatServer, params: lsp.DidChangeWatchedFilesParams
+) -> None:
+    paths = [p for p in (uri_path(change.uri) for change in params.changes) if p is not None]
+    collections = ls.state.settings.home / "collections"
+    if any(collections in p.parents for p in paths):
+        await ls.work(ls.state.reload_collections)
+    for path in paths:
+        await ls.work(ls.state.disk.forget, path)
+        if is_deployment_file(path):
+            ls._workspace_files.add(path)
+            if path not in ls.open_texts():
+                await ls.work(ls.state.forget, path)
+    await ls.analyze_everything()
+
+
+# --- code actions and commands --------------------------------------------------------------------
+
+
+def _action(ls: SkillMeatServer, analysis: Analysis, uri: str, action: Action) -> lsp.CodeAction:
+    doc = analysis.document
+    diagnostics = [ls.to_diagnostic(doc, analysis.path, d) for d in action.diagnostics] or None
+    edit = None
+    if action.rename_to is not None:
+        edit = lsp.WorkspaceEdit(
+            document_changes=[
+                lsp.RenameFile(
+                    kind="rename", old_uri=uri, new_uri=from_fs_path(str(action.rename_to)) or ""
+                )
+            ]
+        )
+    elif action.edits:
+        version = (
+            ls.workspace.text_documents[uri].version if uri in ls.workspace.text_documents else None
+        )
+        edits = [lsp.TextEdit(ls.to_range(doc, e.span), e.new_text) for e in action.edits]
+        edit = lsp.WorkspaceEdit(
+            document_changes=[
+                lsp.TextDocumentEdit(
+                    text_document=lsp.OptionalVersionedTextDocumentIdentifier(
+                        uri=uri, version=version
+                    ),
+                    edits=edits,
+                )
+            ]
+        )
+    command = (
+        lsp.Command(title=action.title, command=action.command, arguments=action.arguments)
+        if action.command
+        else None
+    )
+    return lsp.CodeAction(
+        title=action.title,
+        kind=action.kind,
+        diagnostics=diagnostics,
+        edit=edit,
+        command=command,
+        is_preferred=action.preferred or None,
+    )
+
+
+@server.feature(
+    lsp.TEXT_DOCUMENT_CODE_ACTION,
+    lsp.CodeActionOptions(code_action_kinds=list(KINDS), resolve_provider=False),
+)
+async def code_action(ls: SkillMeatServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+    uri = params.text_document.uri
+    analysis = await _analysis_for(ls, uri)
+    if analysis is None:
+        return []
+    doc = analysis.document
+    span = (ls.to_offset(doc, params.range.start), ls.to_offset(doc, params.range.end))
+    workspace_edit = (
+        ls.client_capabilities.workspace.workspace_edit
+        if ls.client_capabilities.workspace
+        else None
+    )
+    operations = (workspace_edit.resource_operations or []) if workspace_edit else []
+    context = ActionContext(
+        analysis.path,
+        ls.state.index,
+        can_rename=lsp.ResourceOperationKind.Rename in operations,
+        can_write=ls.state.settings.trusted,
+    )
+    found = await ls.work(
+        code_actions, doc, analysis.diagnostics, span, context, params.context.only
+    )
+    return [_action(ls, analysis, uri, action) for action in found]
+
+
+def _command(name: str) -> Callable[..., Any]:
+    async def run(ls: SkillMeatServer, *args: Any) -> Any:
+        try:
+            return await ls.commands.handlers[name](*args)
+        except CommandError as exc:
+            ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Error, str(exc)))
+            raise JsonRpcException(str(exc), code=REQUEST_FAILED) from exc
+
+    return run
+
+
+for _name in server.commands.handlers:
+    server.command(_name)(_command(_name))
+
+
+# --- navigation -----------------------------------------------------------------------------------
+
+
+@server.feature(lsp.TEXT_DOCUMENT_HOVER)
+async def on_hover(ls: SkillMeatServer, params: lsp.HoverParams) -> lsp.Hover | None:
+    analysis = await _analysis_for(ls, params.text_document.uri)
+    if analysis is None:
+        return None
+    doc = analysis.document
+    found = await ls.work(
+        hover, doc, ls.to_offset(doc, params.position), ls.state.context(analysis.path)
+    )
+    if found is None:
+        return None
+    markdown, span = found
+    return lsp.Hover(lsp.MarkupContent(lsp.MarkupKind.Markdown, markdown), ls.to_range(doc, span))
+
+
+@server.feature(lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=['"', "="]))
+async def on_completion(ls: SkillMeatServer, params: lsp.CompletionParams) -> lsp.CompletionList:
+    analysis = await _analysis_for(ls, params.text_document.uri)
+    if analysis is None:
+        return lsp.CompletionList(is_incomplete=False, items=[])
+    doc = analysis.document
+    found = await ls.work(
+        completions, doc, ls.to_offset(doc, params.position), ls.state.context(analysis.path)
+    )
+    kinds = {"value": lsp.CompletionItemKind.Value, "field": lsp.CompletionItemKind.Field}
+    items = [
+        lsp.CompletionItem(
+            label=c.label, detail=c.detail or None, insert_text=c.insert_text, kind=kinds[c.kind]
+        )
+        for c in found
+    ]
+    return lsp.CompletionList(is_incomplete=False, items=items)
+
+
+_SYMBOL_KINDS = {
+    "package": lsp.SymbolKind.Package,
+    "function": lsp.SymbolKind.Function,
+    "class": lsp.SymbolKind.Class,
+    "event": lsp.SymbolKind.Event,
+    "interface": lsp.SymbolKind.Interface,
+    "object": lsp.SymbolKind.Object,
+}
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+async def on_symbols(
+    ls: SkillMeatServer, params: lsp.DocumentSymbolParams
+) -> list[lsp.DocumentSymbol]:
+    analysis = await _analysis_for(ls, params.text_document.uri)
+    if analysis is None:
+        return []
+    doc = analysis.document
+    return [
+        lsp.DocumentSymbol(
+            name=s.name,
+            detail=s.detail,
+            kind=_SYMBOL_KINDS[s.kind],
+            range=ls.to_range(doc, s.span),
+            selection_range=ls.to_range(doc, s.selection),
+        )
+        for s in symbols(doc)
+    ]
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
+async def on_definition(ls: SkillMeatServer, params: lsp.DefinitionParams) -> list[lsp.Location]:
+    analysis = await _analysis_for(ls, params.text_document.uri)
+    if analysis is None:
+        return []
+    doc = analysis.document
+    targets = await ls.work(
+        definitions, doc, ls.to_offset(doc, params.position), ls.state.context(analysis.path)
+    )
+    return [lsp.Location(from_fs_path(str(t)) or "", _zero_range()) for t in targets]
+
+
+@server.feature(lsp.TEXT_DOCUMENT_CODE_LENS, lsp.CodeLensOptions(resolve_provider=False))
+async def on_code_lens(ls: SkillMeatServer, params: lsp.CodeLensParams) -> list[lsp.CodeLens]:
+    analysis = await _analysis_for(ls, params.text_document.uri)
+    if analysis is None:
+        return []
+    doc = analysis.document
+    lenses = await ls.work(code_lenses, doc, ls.state.context(analysis.path))
+    return [
+        lsp.CodeLens(
+            range=ls.to_range(doc, lens.span),
+            command=lsp.Command(
+                title=lens.title,
+                command=lens.command,
+                arguments=lens.arguments or None,
+                tooltip=lens.tooltip,
+            ),
+        )
+        for lens in lenses
+    ]
+
+
+def run(transport: str = "stdio", host: str = "127.0.0.1", port: int = 2087) -> None:
+    """Serve until the client exits or closes the connection."""
+    try:
+        if transport == "tcp":
+            server.start_tcp(host, port)
+        else:
+            server.start_io()
+    finally:
+        server.worker.shutdown(wait=False, cancel_futures=True)
+
+
+__all__ = ["SkillMeatServer", "run", "server", "uri_path"]
