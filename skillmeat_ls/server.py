@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from lsprotocol import types as lsp
-from pygls.exceptions import JsonRpcException
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 from pygls.uris import from_fs_path, to_fs_path
 
 from skillmeat_ls import __version__
@@ -44,6 +45,21 @@ WATCHER_ID = "skillmeat-watchers"
 REQUEST_FAILED = -32803  # LSP's RequestFailed error code
 
 
+class SkillMeatProtocol(LanguageServerProtocol):
+    """pygls's protocol, but a request whose params do not fit its type gets an error response
+    (pygls would log it and leave the client waiting forever)."""
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException:
+            if "id" in data and "method" in data:
+                error = lsp.ResponseError(JsonRpcInvalidParams.CODE,
+                                          f"invalid params for {data['method']}")
+                self._send_response(data["id"], error=error)
+            raise
+
+
 class SkillMeatServer(LanguageServer):
     """pygls server plus the state the handlers share."""
 
@@ -52,6 +68,7 @@ class SkillMeatServer(LanguageServer):
             "skillmeat-ls",
             __version__,
             text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
+            protocol_cls=SkillMeatProtocol,
         )
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="skillmeat-engine")
         self.state = ServerState(Settings.from_options(None))

@@ -1,0 +1,515 @@
+"""The language server end to end: a real client over stdio, real files, a real SQLite cache."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_lsp
+from lsprotocol import types as t
+from pygls.exceptions import JsonRpcException, JsonRpcMethodNotFound
+from pytest_lsp import LanguageClient
+
+from lsp_support import (
+    CONFIG,
+    PULL_CLIENT,
+    Editor,
+    OpenFile,
+    World,
+    codes,
+    fake_hash,
+    install_editor,
+    make_world,
+    plain,
+    raw_request,
+    record,
+    start,
+    wait_ready,
+    wait_until,
+)
+
+DEPLOYED = ".skillmeat-deployed.toml"
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    return make_world(tmp_path)
+
+
+@pytest.fixture
+def editor() -> Editor:
+    return Editor()
+
+
+@pytest_lsp.fixture(config=CONFIG)
+async def client(lsp_client: LanguageClient, editor: Editor):
+    install_editor(lsp_client, editor)
+    yield
+    await lsp_client.shutdown_session()
+
+
+def deployment_file(world: World, project: str, text: str, name: str = DEPLOYED) -> Path:
+    path = world.project(project) / ".claude" / name
+    path.write_text(text)
+    return path
+
+
+async def diagnosed(client: LanguageClient, path: Path, code: str | None = None) -> list[str]:
+    """Wait for a publish for ``path`` (containing ``code`` if given) and return its codes."""
+    await wait_until(lambda: path.as_uri() in client.diagnostics
+                     and (code is None or code in codes(client, path)))
+    return codes(client, path)
+
+
+# --- lifecycle ------------------------------------------------------------------------------------
+
+
+async def test_background_start_reports_progress_and_status(
+    client: LanguageClient, world: World, editor: Editor
+) -> None:
+    result = await start(client, world)
+    assert result.server_info is not None and result.server_info.name == "skillmeat-ls"
+    status = await wait_ready(editor)
+    assert status["state"] == "ready"
+    assert status["revision"] == "0003_index_tables"
+    assert editor.statuses[0]["state"] == "initializing"
+    await wait_until(lambda: any(
+        any(isinstance(v, t.WorkDoneProgressEnd) for v in values)
+        for values in client.progress_reports.values()))
+    (reports,) = client.progress_reports.values()
+    assert isinstance(reports[0], t.WorkDoneProgressBegin)
+    with sqlite3.connect(world.cache) as conn:
+        assert conn.execute("SELECT count(*) FROM collections").fetchone()[0] == 2
+
+
+async def test_every_workspace_file_is_analysed_without_opening(
+    client: LanguageClient, world: World
+) -> None:
+    legacy = deployment_file(world, "old", "[deployment]\ncollection = 'default'\n")
+    await start(client, world)
+    assert await diagnosed(client, legacy) == ["SM101"]
+
+
+async def test_foreign_cache_degrades_but_syntax_is_still_served(
+    client: LanguageClient, world: World, editor: Editor
+) -> None:
+    world.cache.parent.mkdir(parents=True)
+    with sqlite3.connect(world.cache) as conn:
+        conn.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        conn.execute("INSERT INTO alembic_version VALUES ('9999_newer')")
+    before = world.cache.read_bytes()
+    path = deployment_file(world, "p", "[[deployed]\n")
+    await start(client, world)
+    status = await wait_ready(editor)
+    assert status["state"] == "degraded"
+    assert "9999_newer" in status["message"]
+    OpenFile(client, path)
+    assert "SM100" in await diagnosed(client, path, "SM100")
+    assert world.cache.read_bytes() == before
+    cache_status = await execute(client, "skillmeat.cacheStatus")
+    assert cache_status["state"] == "degraded" and cache_status["revision"] == "9999_newer"
+
+
+async def test_settings_from_configuration_disable_and_override(
+    client: LanguageClient, world: World, editor: Editor
+) -> None:
+    client.set_configuration({"rules": {"SM132": False}, "severity": {"SM111": "hint"}},
+                             section="skillmeat")
+    path = deployment_file(world, "p", record("helper", "agent", "default", "agents/helper.md",
+                                              "abc"))
+    await start(client, world, "visual-studio-code")  # asks workspace/configuration
+    await wait_ready(editor)
+    OpenFile(client, path)
+    await wait_until(lambda: codes(client, path) == ["SM111"])
+    (found,) = client.diagnostics[path.as_uri()]
+    assert found.severity == t.DiagnosticSeverity.Hint
+    client.workspace_did_change_configuration(t.DidChangeConfigurationParams(
+        settings={"skillmeat": {"rules": {"SM111": False, "SM132": True}}}))
+    await wait_until(lambda: codes(client, path) == ["SM132"])
+
+
+# --- diagnostics appear on open and go when fixed by typing ---------------------------------------
+
+H = fake_hash("x")
+
+CASES = {
+    "SM100": ("[[deployed]\n", "deployed = []\n"),
+    "SM101": ("[deployment]\ncollection = 'default'\n", "deployed = []\n"),
+    "SM102": (record("helper", "agent", "default", "agents/helper.md", H)
+              + "[[artifacts]]\nname = 'x'\n", "deployed = []\n"),
+    "SM103": ("schema = 2\ndeployed = []\n", "deployed = []\n"),
+    "SM110": ("[[deployed]]\nartifact_name = 'helper'\n", "deployed = []\n"),
+    "SM111": (record("helper", "agent", "default", "agents/helper.md", "abc"), "deployed = []\n"),
+    "SM112": (record("helper", "agents", "default", "agents/helper.md", H), "deployed = []\n"),
+    "SM113": (record("helper", "agent", "default", "skills/helper.md", H), "deployed = []\n"),
+    "SM114": (record("helper", "agent", "default", "../../x.md", H), "deployed = []\n"),
+    "SM120": (record("helper", "agent", "default", "agents/helper.md", H) * 2, "deployed = []\n"),
+    "SM121": (record("review", "command", "default", "commands/review.md", H)
+              + record("review", "skill", "default", "skills/review", H), "deployed = []\n"),
+    "SM122": (record("a", "agent", "default", "agents/x.md", H)
+              + record("b", "agent", "default", "agents/x.md", H), "deployed = []\n"),
+    "SM130": (record("helper", "agent", "defualt", "agents/helper.md", H), "deployed = []\n"),
+    "SM131": (record("planner", "agent", "default", "agents/planner.md", H), "deployed = []\n"),
+    "SM132": (record("helper", "agent", "default", "agents/helper.md", H), "deployed = []\n"),
+}
+
+
+async def test_each_code_appears_on_open_and_goes_when_fixed(
+    client: LanguageClient, world: World
+) -> None:
+    await start(client, world)
+    files = {code: OpenFile(client, deployment_file(world, code.lower(), bad))
+             for code, (bad, _) in CASES.items()}
+    for code, opened in files.items():
+        assert code in await diagnosed(client, opened.path, code), code
+    for code, opened in files.items():
+        opened.change(CASES[code][1])
+    for code, opened in files.items():
+        await wait_until(lambda opened=opened, code=code: code not in codes(client, opened.path))
+
+
+async def test_drift_codes_follow_the_disk(client: LanguageClient, world: World) -> None:
+    project = world.project("drift")
+    digest = world.deploy_copy(project, "default", "agents/helper.md")
+    path = deployment_file(world, "drift", record("helper", "agent", "default",
+                                                  "agents/helper.md", digest))
+    await start(client, world)
+    opened = OpenFile(client, path)
+    await wait_until(lambda: path.as_uri() in client.diagnostics)
+    assert codes(client, path) == []
+    (project / ".claude" / "agents" / "helper.md").write_text("# Helper, edited here\n")
+    client.workspace_did_change_watched_files(t.DidChangeWatchedFilesParams(changes=[
+        t.FileEvent(uri=(project / ".claude/agents/helper.md").as_uri(),
+                    type=t.FileChangeType.Changed)]))
+    assert "SM140" in await diagnosed(client, path, "SM140")
+    collection_copy = world.home / "collections/default/agents/helper.md"
+    collection_copy.write_text("# Helper v2\n")
+    client.workspace_did_change_watched_files(t.DidChangeWatchedFilesParams(changes=[
+        t.FileEvent(uri=collection_copy.as_uri(), type=t.FileChangeType.Changed)]))
+    assert "SM142" in await diagnosed(client, path, "SM142")
+    (project / ".claude" / "agents" / "helper.md").write_text("# Helper\n")
+    opened.change(opened.text + "\n")  # typing re-checks the disk too
+    assert "SM141" in await diagnosed(client, path, "SM141")
+
+
+# --- push or pull, never both ---------------------------------------------------------------------
+
+
+async def test_pull_client_gets_reports_and_no_pushes(client: LanguageClient, world: World) -> None:
+    path = deployment_file(world, "p", "[deployment]\ncollection = 'default'\n")
+    await start(client, world, PULL_CLIENT)
+    opened = OpenFile(client, path)
+    report = await client.text_document_diagnostic_async(
+        t.DocumentDiagnosticParams(text_document=t.TextDocumentIdentifier(opened.uri)))
+    assert isinstance(report, t.RelatedFullDocumentDiagnosticReport)
+    assert [d.code for d in report.items] == ["SM101"]
+    again = await client.text_document_diagnostic_async(t.DocumentDiagnosticParams(
+        text_document=t.TextDocumentIdentifier(opened.uri), previous_result_id=report.result_id))
+    assert isinstance(again, t.RelatedUnchangedDocumentDiagnosticReport)
+    workspace = await client.workspace_diagnostic_async(
+        t.WorkspaceDiagnosticParams(previous_result_ids=[]))
+    assert [item.uri for item in workspace.items] == [opened.uri]
+    await asyncio.sleep(0.5)
+    assert client.diagnostics == {}  # nothing was pushed
+
+
+# --- code actions ---------------------------------------------------------------------------------
+
+
+async def actions_for(client: LanguageClient, opened: OpenFile, code: str | None = None,
+                      only: list[str] | None = None) -> list[t.CodeAction]:
+    found = [d for d in client.diagnostics.get(opened.uri, []) if code is None or d.code == code]
+    line_range = found[0].range if found else t.Range(t.Position(0, 0), t.Position(0, 0))
+    result = await client.text_document_code_action_async(t.CodeActionParams(
+        text_document=t.TextDocumentIdentifier(opened.uri), range=line_range,
+        context=t.CodeActionContext(diagnostics=found, only=only)))
+    return [a for a in result or [] if isinstance(a, t.CodeAction)]
+
+
+@pytest.mark.parametrize(
+    ("code", "text", "title"),
+    [
+        ("SM101", CASES["SM101"][0], "Migrate to unified schema"),
+        ("SM120", CASES["SM120"][0], "Remove duplicate record 'helper'"),
+        ("SM113", CASES["SM113"][0], "Use conventional path 'agents/helper.md'"),
+        ("SM112", CASES["SM112"][0], "Change type to 'agent'"),
+        ("SM130", CASES["SM130"][0], "Change collection to 'default'"),
+    ],
+)
+async def test_quick_fix_edits_apply_clean(
+    client: LanguageClient, world: World, code: str, text: str, title: str
+) -> None:
+    await start(client, world)
+    opened = OpenFile(client, deployment_file(world, "p", text))
+    await diagnosed(client, opened.path, code)
+    actions = await actions_for(client, opened, code, ["quickfix"])
+    action = next(a for a in actions if a.title == title)
+    assert action.edit is not None and action.command is None
+    assert action.diagnostics and action.diagnostics[0].code == code
+    opened.apply(action.edit)
+    await wait_until(lambda: code not in codes(client, opened.path))
+    assert "SM100" not in codes(client, opened.path)
+
+
+async def test_source_actions_and_fix_all(client: LanguageClient, world: World) -> None:
+    await start(client, world)
+    text = CASES["SM120"][0] + record("x", "agents", "default", "agents/x.md", H)
+    opened = OpenFile(client, deployment_file(world, "p", text))
+    await diagnosed(client, opened.path, "SM112")
+    (fix_all,) = await actions_for(client, opened, only=["source.fixAll"])
+    assert fix_all.kind == "source.fixAll.skillmeat"
+    opened.apply(fix_all.edit)  # type: ignore[arg-type]
+    await wait_until(lambda: not {"SM112", "SM120"} & set(codes(client, opened.path)))
+    (deploy,) = await actions_for(client, opened, only=["source.deploy.skillmeat"])
+    assert deploy.command is not None and deploy.command.command == "skillmeat.deploy"
+    assert list(deploy.command.arguments or []) == [{"project": str(opened.path.parent.parent)}]
+    legacy = OpenFile(client, deployment_file(world, "legacy", CASES["SM101"][0]))
+    await diagnosed(client, legacy.path, "SM101")
+    (migrate,) = await actions_for(client, legacy, only=["source.migrateSchema.skillmeat"])
+    assert migrate.edit is not None
+
+
+async def test_rename_plan_file_uses_a_resource_operation(
+    client: LanguageClient, world: World
+) -> None:
+    await start(client, world, "visual-studio-code")
+    opened = OpenFile(client, deployment_file(world, "p", "deployed = []\n", "deployment.toml"))
+    await diagnosed(client, opened.path, "SM104")
+    (action,) = await actions_for(client, opened, "SM104", ["quickfix"])
+    assert action.title == "Rename to .skillmeat-deployed.toml"
+    (rename,) = action.edit.document_changes  # type: ignore[union-attr]
+    assert isinstance(rename, t.RenameFile)
+    assert rename.new_uri == opened.path.with_name(DEPLOYED).as_uri()
+
+
+# --- commands -------------------------------------------------------------------------------------
+
+
+async def execute(client: LanguageClient, command: str, *arguments: object) -> Any:
+    return plain(await client.workspace_execute_command_async(
+        t.ExecuteCommandParams(command=command, arguments=list(arguments))))
+
+
+async def test_deploy_asks_for_collection_then_artifact(
+    client: LanguageClient, world: World, editor: Editor
+) -> None:
+    project = world.project("p")
+    await start(client, world)
+    await wait_ready(editor)
+    editor.answers = ["team", "planner (agent)"]
+    result = await execute(client, "skillmeat.deploy", {"project": project.as_uri()})
+    assert [q.message for q in editor.asked] == [
+        "Deploy into p from which collection?", "Deploy which artifact from team?"]
+    assert [a.title for a in editor.asked[0].actions or []] == ["default", "team"]
+    assert [a.title for a in editor.asked[1].actions or []][-1] == "All"
+    assert [(d["name"], d["collection"]) for d in result["deployed"]] == [("planner", "team")]
+    text = (project / ".claude" / DEPLOYED).read_text()
+    assert 'from_collection = "team"' in text
+    assert (project / ".claude/agents/planner.md").read_text() == "# Planner\n"
+
+
+async def test_cancelled_prompt_changes_nothing(
+    client: LanguageClient, world: World, editor: Editor
+) -> None:
+    project = world.project("p")
+    await start(client, world)
+    await wait_ready(editor)
+    editor.answers = [None]
+    result = await execute(client, "skillmeat.deploy", {"project": str(project)})
+    assert result["cancelled"] is True
+    assert list((project / ".claude").iterdir()) == []
+
+
+async def test_migrate_command_uses_apply_edit_for_open_files(
+    client: LanguageClient, world: World, editor: Editor
+) -> None:
+    await start(client, world)
+    path = deployment_file(world, "p", CASES["SM101"][0])
+    opened = OpenFile(client, path)
+    await diagnosed(client, path, "SM101")
+    editor.apply_edits = False
+    declined = await execute(client, "skillmeat.migrateSchema", opened.uri)
+    assert declined["applied"] is False
+    assert path.read_text() == CASES["SM101"][0]
+    editor.apply_edits = True
+    accepted = await execute(client, "skillmeat.migrateSchema", opened.uri)
+    assert accepted["applied"] is True
+    opened.apply(editor.edits[-1])
+    assert "[[deployed]]" not in path.read_text()  # the buffer changed, not the file
+    await wait_until(lambda: "SM101" not in codes(client, path))
+
+
+async def test_migrate_command_writes_closed_files_atomically(
+    client: LanguageClient, world: World, editor: Editor
+) -> None:
+    await start(client, world)
+    await wait_ready(editor)
+    path = deployment_file(world, "p", CASES["SM101"][0])
+    result = await execute(client, "skillmeat.migrateSchema", path.as_uri())
+    assert result["applied"] is True
+    assert "[deployment]" not in path.read_text()
+    assert Path(result["backup"]).read_text() == CASES["SM101"][0]
+
+
+async def test_list_collections_and_refresh(
+    client: LanguageClient, world: World, editor: Editor
+) -> None:
+    project = world.project("p")
+    digest = world.deploy_copy(project, "default", "agents/helper.md")
+    deployment_file(world, "p", record("helper", "agent", "default", "agents/helper.md", digest))
+    await start(client, world)
+    await wait_ready(editor)
+    listed = await execute(client, "skillmeat.listCollections", {"project": str(project)})
+    by_name = {c["name"]: c for c in listed}
+    assert set(by_name) == {"default", "team"}
+    helper = next(a for a in by_name["default"]["artifacts"] if a["name"] == "helper")
+    assert helper["deployed_from"] == "default"
+    assert all("deployed_from" not in a for a in by_name["team"]["artifacts"])
+    refreshed = await execute(client, "skillmeat.refreshCache")
+    assert refreshed["collections"] == 2
+
+
+async def test_seed_multi_collection_scenario(
+    client: LanguageClient, world: World, editor: Editor
+) -> None:
+    """A and B both hold skill test-skill; A also holds command test-skill."""
+    from lsp_support import collection
+
+    collection(world.home, "a", {("test-skill", "skill"): "# A skill\n",
+                                 ("test-skill", "command"): "# A command\n"})
+    collection(world.home, "b", {("test-skill", "skill"): "# B skill\n"})
+    project = world.project("seed")
+    await start(client, world)
+    await wait_ready(editor)
+    skill = [{"name": "test-skill", "type": "skill"}]
+    first = await execute(client, "skillmeat.deploy",
+                          {"project": str(project), "collection": "a", "artifacts": skill})
+    assert [d["collection"] for d in first["deployed"]] == ["a"]
+    command = await execute(client, "skillmeat.deploy", {
+        "project": str(project), "collection": "a",
+        "artifacts": [{"name": "test-skill", "type": "command"}]})
+    assert command["deployed"]
+    path = project / ".claude" / DEPLOYED
+    second = await execute(client, "skillmeat.deploy",
+                           {"project": str(project), "collection": "b", "artifacts": skill})
+    assert second["deployed"][0].get("replaced_from") == "a"
+    text = path.read_text()
+    assert text.count("[[deployed]]") == 2
+    assert (project / ".claude/skills/test-skill/SKILL.md").read_text() == "# B skill\n"
+    assert (project / ".claude/commands/test-skill.md").read_text() == "# A command\n"
+    opened = OpenFile(client, path)
+    await wait_until(lambda: opened.uri in client.diagnostics)
+    assert codes(client, path) == ["SM121", "SM121"]  # information only: no wrong collision
+    listed = await execute(client, "skillmeat.listCollections", {"project": str(project)})
+    deployed = {(c["name"], a["name"], a["type"]): a.get("deployed_from")
+                for c in listed for a in c["artifacts"]}
+    assert deployed[("a", "test-skill", "command")] == "a"
+    assert deployed[("a", "test-skill", "skill")] == "b"
+    assert deployed[("b", "test-skill", "skill")] == "b"
+
+
+async def test_update_from_collection_asks_before_overwriting(
+    client: LanguageClient, world: World, editor: Editor
+) -> None:
+    project = world.project("p")
+    digest = world.deploy_copy(project, "default", "agents/helper.md")
+    deployment_file(world, "p", record("helper", "agent", "default", "agents/helper.md", digest))
+    (world.home / "collections/default/agents/helper.md").write_text("# Helper v2\n")
+    (project / ".claude/agents/helper.md").write_text("# mine\n")
+    await start(client, world)
+    await wait_ready(editor)
+    editor.answers = ["Cancel"]
+    request = {"project": str(project), "name": "helper", "type": "agent"}
+    assert (await execute(client, "skillmeat.updateFromCollection", request))["cancelled"]
+    assert (project / ".claude/agents/helper.md").read_text() == "# mine\n"
+    editor.answers = ["Overwrite"]
+    result = await execute(client, "skillmeat.updateFromCollection", request)
+    assert result["deployed"]
+    assert (project / ".claude/agents/helper.md").read_text() == "# Helper v2\n"
+
+
+async def test_untrusted_workspace_refuses_writes(
+    client: LanguageClient, world: World, editor: Editor
+) -> None:
+    project = world.project("p")
+    await start(client, world, trusted=False)
+    await wait_ready(editor)
+    with pytest.raises(Exception, match="untrusted"):
+        await execute(client, "skillmeat.deploy", {"project": str(project), "collection": "team",
+                                                   "artifacts": [{"name": "planner",
+                                                                  "type": "agent"}]})
+    assert list((project / ".claude").iterdir()) == []
+
+
+# --- navigation -----------------------------------------------------------------------------------
+
+UNICODE = record("😀 émoji", "agent", "default", "agents/😀 émoji.md", H)
+
+
+async def test_hover_symbols_definition_lens_completion(
+    client: LanguageClient, world: World, editor: Editor
+) -> None:
+    project = world.project("p")
+    digest = world.deploy_copy(project, "default", "agents/helper.md")
+    text = UNICODE + record("helper", "agent", "default", "agents/helper.md", digest)
+    opened = OpenFile(client, deployment_file(world, "p", text))
+    await start(client, world)
+    await wait_ready(editor)
+    uri = t.TextDocumentIdentifier(opened.uri)
+    symbols = await client.text_document_document_symbol_async(t.DocumentSymbolParams(uri))
+    assert [s.name for s in symbols] == ["😀 émoji (agent)", "helper (agent)"]  # type: ignore[union-attr]
+    first = symbols[0]  # type: ignore[index]
+    # the name's value: `artifact_name = "` is 17 UTF-16 units; "😀 émoji" is 8 more
+    assert first.selection_range.start == t.Position(1, 16)
+    assert first.selection_range.end == t.Position(1, 16 + 1 + 8 + 1)
+    helper_line = text.splitlines().index('artifact_name = "helper"')
+    hover = await client.text_document_hover_async(t.HoverParams(uri, t.Position(helper_line, 3)))
+    assert hover is not None and "**helper** (agent)" in hover.contents.value  # type: ignore[union-attr]
+    assert "in sync" in hover.contents.value  # type: ignore[union-attr]
+    targets = await client.text_document_definition_async(
+        t.DefinitionParams(uri, t.Position(helper_line, 3)))
+    assert {Path(loc.uri.removeprefix("file://")).name for loc in targets} == {"helper.md"}  # type: ignore[union-attr]
+    assert len(targets) == 2  # type: ignore[arg-type]
+    lenses = await client.text_document_code_lens_async(t.CodeLensParams(uri))
+    titles = [lens.command.title for lens in lenses or [] if lens.command]
+    assert any(title.startswith("✓ in sync") for title in titles)
+    assert any("Preview" in (lens.command.tooltip or "") for lens in lenses or [] if lens.command)
+    type_line = text.splitlines().index('artifact_type = "agent"')
+    completion = await client.text_document_completion_async(t.CompletionParams(
+        uri, t.Position(type_line, len('artifact_type = "'))))
+    labels = [item.label for item in completion.items]  # type: ignore[union-attr]
+    assert labels[:5] == ["skill", "command", "agent", "hook", "mcp"]
+    collection_line = text.splitlines().index('from_collection = "default"')
+    completion = await client.text_document_completion_async(t.CompletionParams(
+        uri, t.Position(collection_line, len('from_collection = "'))))
+    assert [item.label for item in completion.items] == ["default", "team"]  # type: ignore[union-attr]
+
+
+# --- hostile input --------------------------------------------------------------------------------
+
+
+async def test_hostile_protocol_input(client: LanguageClient, world: World) -> None:
+    await start(client, world)
+    with pytest.raises(JsonRpcMethodNotFound):
+        await raw_request(client, "skillmeat/unknownMethod", {})
+    with pytest.raises(JsonRpcException):
+        await raw_request(client, t.TEXT_DOCUMENT_HOVER, {"textDocument": {"uri": 5}, "position": "x"})
+    with pytest.raises(JsonRpcException):
+        await raw_request(client, t.WORKSPACE_EXECUTE_COMMAND,
+                          {"command": "skillmeat.deploy", "arguments": ["not an object"]})
+    for uri in ("untitled:Untitled-1", "file:///nonexistent/.claude/.skillmeat-deployed.toml"):
+        hover = await client.text_document_hover_async(
+            t.HoverParams(t.TextDocumentIdentifier(uri), t.Position(0, 0)))
+        assert hover is None
+    big = "".join(record(f"a{i}", "agent", "default", f"agents/a{i}.md", H) for i in range(2000))
+    opened = OpenFile(client, deployment_file(world, "big", big))
+    for i in range(500):
+        opened.change(big.replace('"a1000"', f'"a1000-{i}"', 1))
+    line = big.splitlines().index('artifact_name = "a0"')
+    hover = await asyncio.wait_for(client.text_document_hover_async(
+        t.HoverParams(t.TextDocumentIdentifier(opened.uri), t.Position(line, 2))), timeout=30)
+    assert hover is not None
+    await wait_until(lambda: opened.uri in client.diagnostics)
