@@ -19,6 +19,8 @@ from skillmeat_ls.document import UTF32
 from skillmeat_ls.locations import resolve_cache_path
 
 if TYPE_CHECKING:
+    from skillmeat_ls.collections import CollectionIndex
+    from skillmeat_ls.deploy import DeployResult, UndeployResult
     from skillmeat_ls.document import Document
     from skillmeat_ls.rules import Diagnostic
 
@@ -127,14 +129,21 @@ def _cmd_check(args: argparse.Namespace) -> int:
         files = []
         for report in result.reports:
             document = report.document
-            files.append({
-                "path": str(report.path),
-                "error": report.error,
-                "diagnostics": [_diagnostic_json(document, d) for d in report.diagnostics]
-                if document is not None else [],
-            })
-        summary = {"files": len(result.reports), "errors": errors, "warnings": warnings,
-                   "information": infos}
+            files.append(
+                {
+                    "path": str(report.path),
+                    "error": report.error,
+                    "diagnostics": [_diagnostic_json(document, d) for d in report.diagnostics]
+                    if document is not None
+                    else [],
+                }
+            )
+        summary = {
+            "files": len(result.reports),
+            "errors": errors,
+            "warnings": warnings,
+            "information": infos,
+        }
         print(json.dumps({"files": files, "notes": result.notes, "summary": summary}, indent=2))
         return EXIT_FINDINGS if result.failed else EXIT_OK
     for note in result.notes:
@@ -146,11 +155,15 @@ def _cmd_check(args: argparse.Namespace) -> int:
         assert report.document is not None
         for d in report.diagnostics:
             line, column = report.document.position(d.span[0], encoding=UTF32)
-            print(f"{report.path}:{line + 1}:{column + 1}: {SEVERITY_NAMES[d.severity]} "
-                  f"{d.code} {d.message}")
+            print(
+                f"{report.path}:{line + 1}:{column + 1}: {SEVERITY_NAMES[d.severity]} "
+                f"{d.code} {d.message}"
+            )
     noun = "file" if len(result.reports) == 1 else "files"
-    print(f"{len(result.reports)} deployment {noun} checked: {_plural(errors, 'error')}, "
-          f"{_plural(warnings, 'warning')}, {infos} information")
+    print(
+        f"{len(result.reports)} deployment {noun} checked: {_plural(errors, 'error')}, "
+        f"{_plural(warnings, 'warning')}, {infos} information"
+    )
     return EXIT_FINDINGS if result.failed else EXIT_OK
 
 
@@ -184,6 +197,221 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- deploy, update, undeploy, status ------------------------------------------------------------
+
+
+def _project_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--project", default=".", metavar="DIR", help="the project (the parent of .claude/)"
+    )
+    parser.add_argument("--format", choices=["text", "json"], default="text")
+
+
+def _add_deploy_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+) -> None:
+    deploy = commands.add_parser(
+        "deploy", parents=[common], help="copy artifacts of a collection into a project's .claude/"
+    )
+    _project_option(deploy)
+    deploy.add_argument("--collection", required=True, metavar="NAME", help="the collection")
+    deploy.add_argument("artifacts", nargs="+", metavar="NAME[:TYPE]")
+    deploy.add_argument(
+        "--overwrite", action="store_true", help="replace copies with local changes or no record"
+    )
+    deploy.add_argument("--dry-run", action="store_true", help="report, write nothing")
+    deploy.set_defaults(handler=_cmd_deploy)
+
+    update = commands.add_parser(
+        "update", parents=[common], help="re-deploy recorded artifacts from their collection"
+    )
+    _project_option(update)
+    update.add_argument("artifacts", nargs="*", metavar="NAME[:TYPE]")
+    update.add_argument("--all", action="store_true", help="every record with an update available")
+    update.add_argument("--force", action="store_true", help="replace local changes too")
+    update.add_argument("--dry-run", action="store_true", help="report, write nothing")
+    update.set_defaults(handler=_cmd_update)
+
+    undeploy = commands.add_parser(
+        "undeploy", parents=[common], help="remove deployed artifacts and their records"
+    )
+    _project_option(undeploy)
+    undeploy.add_argument("artifacts", nargs="+", metavar="NAME[:TYPE]")
+    undeploy.add_argument("--dry-run", action="store_true", help="report, write nothing")
+    undeploy.set_defaults(handler=_cmd_undeploy)
+
+    status = commands.add_parser(
+        "status", parents=[common], help="drift state of every record of a project"
+    )
+    _project_option(status)
+    status.set_defaults(handler=_cmd_status)
+
+
+def _collections_index(args: argparse.Namespace, *, required: bool) -> CollectionIndex | None:
+    from skillmeat_ls.lint import load_index
+    from skillmeat_ls.locations import resolve_home
+
+    home = resolve_home(args.home)
+    notes: list[str] = []
+    index = load_index(home, resolve_cache_path(cache=args.cache, home=args.home), notes)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    if index is None and required:
+        raise UserError(f"no SkillMeat collections under {home} (set --home or $SKILLMEAT_HOME)")
+    return index
+
+
+def _print_deploy_result(result: DeployResult | UndeployResult, fmt: str) -> int:
+    from skillmeat_ls.deploy import UndeployResult
+
+    if fmt == "json":
+        print(json.dumps(result.as_dict(), indent=2))
+        return EXIT_FINDINGS if result.failed else EXIT_OK
+    done = result.removed if isinstance(result, UndeployResult) else result.deployed
+    verb = "removed" if isinstance(result, UndeployResult) else "deployed"
+    would = "would be " if result.dry_run else ""
+    for item in done:
+        where = f".claude/{item['path']}"
+        if verb == "removed":
+            extra = " (the copy was already missing)" if item.get("missing") else ""
+            print(f"{verb:<9} {item['type']} {item['name']}: {where}{extra}")
+            continue
+        origin = f"from {item['collection']}"
+        if item.get("replaced_from"):
+            origin += f", replacing the record from {item['replaced_from']}"
+        print(
+            f"{verb:<9} {item['type']} {item['name']} -> {where} ({origin}, "
+            f"{str(item['content_hash'])[:12]})"
+        )
+        for warning in item.get("warnings", []):
+            print(f"  warning: {warning}")
+    for item in result.skipped:
+        print(f"{'skipped':<9} {item['type']} {item['name']}: {item['reason']}")
+    for item in result.errors:
+        print(f"{'error':<9} {item['type']} {item['name']}: {item['message']}")
+    target = f": {result.file}" if result.file is not None else ""
+    print(
+        f"{len(done)} {would}{verb}, {len(result.skipped)} skipped, "
+        f"{_plural(len(result.errors), 'error')}{target}"
+    )
+    if result.dry_run:
+        print("dry run: nothing was written")
+    return EXIT_FINDINGS if result.failed else EXIT_OK
+
+
+def _cmd_deploy(args: argparse.Namespace) -> int:
+    from skillmeat_ls.deploy import DeployError, deploy, resolve_request
+
+    index = _collections_index(args, required=True)
+    assert index is not None
+    collection = index.get(args.collection)
+    if collection is None:
+        known = ", ".join(index.names()) or "none"
+        raise UserError(f"unknown collection {args.collection!r} in {index.home} (known: {known})")
+    try:
+        pairs = resolve_request(collection, args.artifacts)
+        result = deploy(
+            Path(args.project), collection, pairs, overwrite=args.overwrite, dry_run=args.dry_run
+        )
+    except DeployError as exc:
+        raise UserError(str(exc)) from exc
+    return _print_deploy_result(result, args.format)
+
+
+def _cmd_update(args: argparse.Namespace) -> int:
+    from skillmeat_ls.deploy import DeployError, resolve_recorded, status, update_many
+
+    if bool(args.artifacts) == bool(args.all):
+        raise UserError("name the artifacts to update (NAME[:TYPE] ...) or give --all")
+    index = _collections_index(args, required=True)
+    project = Path(args.project)
+    try:
+        if args.all:
+            pairs = [
+                (s.name, s.type)
+                for s in status(project, index)
+                if s.state == "update-available" and s.name is not None and s.type is not None
+            ]
+        else:
+            pairs = resolve_recorded(project, args.artifacts)
+        result = update_many(project, index, pairs, force=args.force, dry_run=args.dry_run)
+    except DeployError as exc:
+        raise UserError(str(exc)) from exc
+    return _print_deploy_result(result, args.format)
+
+
+def _cmd_undeploy(args: argparse.Namespace) -> int:
+    from skillmeat_ls.deploy import DeployError, UndeployResult, resolve_recorded, undeploy
+
+    project = Path(args.project)
+    combined = UndeployResult(dry_run=args.dry_run)
+    try:
+        for name, artifact_type in resolve_recorded(project, args.artifacts):
+            one = undeploy(project, name, artifact_type, dry_run=args.dry_run)
+            combined.removed.extend(one.removed)
+            combined.skipped.extend(one.skipped)
+            combined.errors.extend(one.errors)
+            combined.file = one.file
+    except DeployError as exc:
+        raise UserError(str(exc)) from exc
+    return _print_deploy_result(combined, args.format)
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from skillmeat_ls.deploy import DeployError, deployment_file, status
+
+    project = Path(args.project)
+    index = _collections_index(args, required=False)
+    try:
+        records = status(project, index)
+    except DeployError as exc:
+        raise UserError(str(exc)) from exc
+    file = deployment_file(project)
+    if args.format == "json":
+        print(
+            json.dumps(
+                {"file": str(file) if file else None, "records": [r.as_dict() for r in records]},
+                indent=2,
+            )
+        )
+        return EXIT_OK
+    if file is None:
+        print(f"no deployment file in {project / '.claude'}")
+        return EXIT_OK
+    rows = [("STATE", "TYPE", "NAME", "COLLECTION", "PATH")]
+    rows += [
+        (r.state, r.type or "-", r.name or "-", r.collection or "-", r.path or "-") for r in records
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)]
+        print("  ".join([*cells, row[4]]))
+    print(f"{_plural(len(records), 'record')} in {file}")
+    return EXIT_OK
+
+
+def _transport_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stdio", action="store_true", help="serve over stdio (the default)")
+    parser.add_argument("--tcp", action="store_true", help="serve over TCP instead of stdio")
+    parser.add_argument("--host", default="127.0.0.1", help="TCP host (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=2087, help="TCP port (default 2087)")
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import os
+
+    from skillmeat_ls.server import run
+
+    # The server's settings come from the client; CLI flags seed the defaults.
+    if args.home:
+        os.environ["SKILLMEAT_HOME"] = str(args.home)
+    if args.cache:
+        os.environ["SKILLMEAT_LS_CACHE"] = str(args.cache)
+    run("tcp" if args.tcp else "stdio", args.host, args.port)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _global_options()
     parser = argparse.ArgumentParser(
@@ -192,7 +420,15 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"skillmeat-ls {__version__}")
+    _transport_options(parser)
+    parser.set_defaults(handler=_cmd_serve)  # no sub-command: the language server
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve", parents=[common], help="run the language server (stdio, or --tcp --port N)"
+    )
+    _transport_options(serve)
+    serve.set_defaults(handler=_cmd_serve)
 
     cache = commands.add_parser(
         "cache", parents=[common], help="create, migrate or inspect the cache"
@@ -218,6 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--write", action="store_true", help="rewrite the file atomically, keeping PATH.bak"
     )
     migrate.set_defaults(handler=_cmd_migrate)
+    _add_deploy_commands(commands, common)
     return parser
 
 
@@ -232,10 +469,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help()
-        return EXIT_USAGE
+    handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
     except KeyboardInterrupt:

@@ -131,9 +131,22 @@ STAGING_PREFIX = ".skillmeat-staging-"
 #: ``skipped`` codes that mean "your changes were protected" (the CLI exits 1 on them).
 CONFLICT_CODES = frozenset({"local-modifications", "untracked", "conflict", "unknown-state"})
 
-# The functions used to copy one file and to replace a path; module attributes so that tests can
-# inject faults.
-_copy_file = shutil.copy2
+_CHUNK = 1 << 16
+
+
+def _copy_file(source: str, destination: Path, hasher: Any) -> None:
+    """``shutil.copy2`` of one file (bytes, then permission bits and times), feeding the bytes
+    written to ``hasher`` on the way: the copy is hashed without being read back."""
+    buffer = bytearray(_CHUNK)
+    view = memoryview(buffer)
+    with open(source, "rb", buffering=0) as reader, open(destination, "xb") as writer:
+        while count := reader.readinto(buffer):
+            chunk = view[:count]
+            hasher.update(chunk)
+            writer.write(chunk)
+    _copy_stat(source, destination)
+
+
 _copy_stat = shutil.copystat
 
 Identity = tuple[str, str]
@@ -230,8 +243,9 @@ class RecordStatus:
         }
 
 
-def _item(name: str, artifact_type: str, path: str | None, collection: str | None,
-          **extra: Any) -> dict[str, Any]:
+def _item(
+    name: str, artifact_type: str, path: str | None, collection: str | None, **extra: Any
+) -> dict[str, Any]:
     return {"name": name, "type": artifact_type, "path": path, "collection": collection, **extra}
 
 
@@ -293,6 +307,22 @@ class _State:
     records: list[dict[str, Any]] = field(default_factory=list)  # unified records
     by_identity: dict[Identity, dict[str, Any]] = field(default_factory=dict)
     by_path: dict[str, Identity] = field(default_factory=dict)
+    real_paths: dict[Path, str] = field(default_factory=dict)  # folders, once per request
+
+    def real_root_of(self, collection: Collection) -> str:
+        """The real path of a collection's folder."""
+        return self._real_folder(collection.path)
+
+    def real_path(self, path: Path) -> str:
+        """``os.path.realpath(path)``, resolving each parent folder once per request."""
+        if os.path.islink(path) or path.name in ("", ".", ".."):
+            return os.path.realpath(path)
+        return os.path.join(self._real_folder(path.parent), path.name)
+
+    def _real_folder(self, folder: Path) -> str:
+        if folder not in self.real_paths:
+            self.real_paths[folder] = os.path.realpath(folder)
+        return self.real_paths[folder]
 
     def display(self, rel: str | None) -> str:
         return f"{CLAUDE_DIR}/{rel}" if rel else CLAUDE_DIR
@@ -398,13 +428,14 @@ def _load(project: Path | str) -> _State:
 def _checked_rel(path: object) -> str:
     """``artifact_path`` normalised, or :class:`_Refused` when it must not be touched."""
     if not isinstance(path, str) or not path:
-        raise _Refused("the record has no artifact_path")
+        raise _Refused("the record has no artifact_path: refused")
     if path_escapes(path):
         raise _Refused(f"artifact_path {path!r} is absolute or leaves .claude/: refused", path)
     rel = _normal_rel(path)
     if rel in (".", "") or rel.split("/", 1)[0].startswith("."):
-        raise _Refused(f"artifact_path {path!r} names .claude/ itself or its own files: refused",
-                       path)
+        raise _Refused(
+            f"artifact_path {path!r} names .claude/ itself or its own files: refused", path
+        )
     return rel
 
 
@@ -415,19 +446,25 @@ def _checked_target(state: _State, rel: str) -> Path:
     for part in parts[:-1]:
         current = current / part
         if os.path.islink(current):
-            raise _Refused(f"{state.display(str(current.relative_to(state.claude)))} is a "
-                           "symlink: refused (writes stay inside .claude/)", rel)
+            raise _Refused(
+                f"{state.display(str(current.relative_to(state.claude)))} is a "
+                "symlink: refused (writes stay inside .claude/)",
+                rel,
+            )
         if not os.path.lexists(current):
             break
         if not current.is_dir():
-            raise _Refused(f"{state.display(str(current.relative_to(state.claude)))} is a file, "
-                           "not a folder", rel)
+            raise _Refused(
+                f"{state.display(str(current.relative_to(state.claude)))} is a file, not a folder",
+                rel,
+            )
     target = state.claude.joinpath(*parts)
     if os.path.islink(target):
         real = os.path.realpath(target)
         if not _inside(real, str(state.claude)) or real == str(state.claude):
-            raise _Refused(f"{state.display(rel)} is a symlink to {real}, outside .claude/: "
-                           "refused", rel)
+            raise _Refused(
+                f"{state.display(rel)} is a symlink to {real}, outside .claude/: refused", rel
+            )
     return target
 
 
@@ -450,16 +487,15 @@ class _CopyPlan:
     dirs: list[tuple[str, str]] = field(default_factory=list)  # (rel, source dir), parents first
     files: list[tuple[str, str]] = field(default_factory=list)  # (rel, source file)
     warnings: list[str] = field(default_factory=list)
-    size: int = 0
 
 
 def _skipped_name(name: str) -> bool:
     return any(fnmatch.fnmatchcase(name, pattern) for pattern in SKIP_PATTERNS)
 
 
-def _plan_copy(artifact: CollectionArtifact, collection_root: Path) -> _CopyPlan:
-    root = os.path.realpath(collection_root)
-    source = os.path.realpath(artifact.path)
+def _plan_copy(artifact: CollectionArtifact, root: str, state: _State) -> _CopyPlan:
+    """What to copy for ``artifact``; ``root`` is the collection folder's real path."""
+    source = state.real_path(artifact.path)
     if not _inside(source, root) or source == root:
         raise _Refused(f"{artifact.rel_path} resolves to {source}, outside the collection: refused")
     try:
@@ -471,7 +507,6 @@ def _plan_copy(artifact: CollectionArtifact, collection_root: Path) -> _CopyPlan
     if stat.S_ISREG(mode):
         plan = _CopyPlan(source, False)
         plan.files.append(("", source))
-        plan.size = os.stat(source).st_size
         return plan
     if not stat.S_ISDIR(mode):
         raise _Refused(f"{artifact.rel_path} is neither a file nor a folder")
@@ -485,8 +520,9 @@ def _walk(plan: _CopyPlan, directory: str, prefix: str, root: str, chain: set[st
         with os.scandir(directory) as scan:
             entries = sorted(scan, key=lambda entry: entry.name)
     except OSError as exc:
-        raise _Refused(f"cannot list {prefix or '.'} in the collection: {exc.strerror or exc}") \
-            from exc
+        raise _Refused(
+            f"cannot list {prefix or '.'} in the collection: {exc.strerror or exc}"
+        ) from exc
     for entry in entries:
         if _skipped_name(entry.name):
             continue
@@ -494,7 +530,9 @@ def _walk(plan: _CopyPlan, directory: str, prefix: str, root: str, chain: set[st
         if entry.is_symlink():
             real = os.path.realpath(entry.path)
             if not _inside(real, root):
-                plan.warnings.append(f"{rel}: symlink to {real}, outside the collection; not copied")
+                plan.warnings.append(
+                    f"{rel}: symlink to {real}, outside the collection; not copied"
+                )
                 continue
             try:
                 target_mode = os.stat(real).st_mode
@@ -509,7 +547,6 @@ def _walk(plan: _CopyPlan, directory: str, prefix: str, root: str, chain: set[st
                 _walk(plan, real, rel + "/", root, chain | {real})
             elif stat.S_ISREG(target_mode):
                 plan.files.append((rel, real))
-                plan.size += os.stat(real).st_size
             else:
                 plan.warnings.append(f"{rel}: not a regular file; not copied")
         elif entry.is_dir(follow_symlinks=False):
@@ -517,13 +554,16 @@ def _walk(plan: _CopyPlan, directory: str, prefix: str, root: str, chain: set[st
             _walk(plan, entry.path, rel + "/", root, chain | {entry.path})
         elif entry.is_file(follow_symlinks=False):
             plan.files.append((rel, entry.path))
-            plan.size += entry.stat(follow_symlinks=False).st_size
         else:
             plan.warnings.append(f"{rel}: not a regular file; not copied")
 
 
 def _planned_hash(plan: _CopyPlan) -> str:
-    """The content hash the copy will have (for dry runs, which copy nothing)."""
+    """The content hash the copy will have (for dry runs, which copy nothing).
+
+    ``plan.files`` is in the order :func:`~skillmeat_ls.hashing.content_hash` reads the copy
+    (each level by name, folders entered where they sort), so feeding the relative paths and
+    bytes in that order gives the copy's hash."""
     hasher = hashlib.sha256()
     for rel, source in plan.files:
         if plan.is_dir:
@@ -534,18 +574,22 @@ def _planned_hash(plan: _CopyPlan) -> str:
     return hasher.hexdigest()
 
 
-def _copy(plan: _CopyPlan, destination: Path) -> None:
+def _copy(plan: _CopyPlan, destination: Path) -> str:
+    """Copy the planned files to ``destination``; the content hash of the copy."""
+    hasher = hashlib.sha256()
     if not plan.is_dir:
-        _copy_file(plan.source, destination)
-        return
+        _copy_file(plan.source, destination, hasher)
+        return hasher.hexdigest()
     os.mkdir(destination)
     for rel, _source in plan.dirs:
         os.mkdir(destination / rel)
     for rel, source in plan.files:
-        _copy_file(source, destination / rel)
+        hasher.update(rel.encode("utf-8"))
+        _copy_file(source, destination / rel, hasher)
     for rel, source in reversed(plan.dirs):
         _copy_stat(source, destination / rel)
     _copy_stat(plan.source, destination)
+    return hasher.hexdigest()
 
 
 # --- planning ------------------------------------------------------------------------------------
@@ -580,22 +624,31 @@ def _plan_item(
     identity = (name, canonical_type(artifact_type))
     owner = state.by_path.get(rel)
     if owner is not None and owner != identity:
-        raise _Refused(f"{state.display(rel)} is recorded for the {owner[1]} {owner[0]!r}; "
-                       "deploying would overwrite it", rel)
+        raise _Refused(
+            f"{state.display(rel)} is recorded for the {owner[1]} {owner[0]!r}; "
+            "deploying would overwrite it",
+            rel,
+        )
     target = _checked_target(state, rel)
-    plan = _plan_copy(artifact, collection.path)
+    plan = _plan_copy(artifact, state.real_root_of(collection), state)
     record = state.by_identity.get(identity)
     if os.path.lexists(target) and not replace:
         recorded_path = record.get("artifact_path") if record else None
         if isinstance(recorded_path, str) and _normal_rel(recorded_path) == rel:
             if _project_hash(target) != _recorded_hash(record):  # type: ignore[arg-type]
-                raise _Skipped("local-modifications",
-                               f"{state.display(rel)} was modified locally since it was deployed; "
-                               "overwrite replaces it", rel)
+                raise _Skipped(
+                    "local-modifications",
+                    f"{state.display(rel)} was modified locally since it was deployed; "
+                    "overwrite replaces it",
+                    rel,
+                )
         else:
-            raise _Skipped("untracked",
-                           f"{state.display(rel)} exists but is not recorded in "
-                           f"{state.file_label}; overwrite replaces it", rel)
+            raise _Skipped(
+                "untracked",
+                f"{state.display(rel)} exists but is not recorded in "
+                f"{state.file_label}; overwrite replaces it",
+                rel,
+            )
     previous = record.get("from_collection") if record else None
     replaced_from = previous if isinstance(previous, str) and previous != collection.name else None
     return _Item(name, artifact_type, rel, target, collection.name, plan, replaced_from)
@@ -632,8 +685,8 @@ class _Transaction:
                 os.mkdir(current)
                 self.created.append(current)
                 continue
-            if not stat.S_ISDIR(mode):
-                raise NotADirectoryError(f"{current} is not a folder")
+            if not stat.S_ISDIR(mode):  # lstat: a symlinked folder is refused too
+                raise NotADirectoryError(f"{current} is not a folder (a file or a symlink)")
 
     def put(self, index: int, staged: Path, target: Path) -> None:
         assert self.staging is not None
@@ -697,8 +750,9 @@ def _new_text(state: _State, changes: dict[Identity, dict[str, Any] | None]) -> 
     Records of the file that are not changed keep their text; a changed record is replaced where
     it stands (duplicates of its pair are dropped); new records are appended in request order.
     """
-    ordered = {identity: order_record(r) if r is not None else None
-               for identity, r in changes.items()}
+    ordered = {
+        identity: order_record(r) if r is not None else None for identity, r in changes.items()
+    }
     if state.base_data is None:
         return render_document({"deployed": [r for r in ordered.values() if r is not None]})
     expected: list[dict[str, Any]] = []
@@ -714,7 +768,8 @@ def _new_text(state: _State, changes: dict[Identity, dict[str, Any] | None]) -> 
     appended = [r for identity, r in ordered.items() if identity not in seen and r is not None]
     expected.extend(appended)
     wanted = {**state.base_data, "deployed": expected}
-    spliced = _splice(state.base_text or "", ordered, appended)
+    reuse = state.document if state.base_text == state.text else None
+    spliced = _splice(state.base_text or "", ordered, appended, reuse)
     if spliced is not None:
         try:
             if tomllib.loads(spliced) == wanted:
@@ -724,9 +779,15 @@ def _new_text(state: _State, changes: dict[Identity, dict[str, Any] | None]) -> 
     return render_document(wanted)
 
 
-def _splice(text: str, ordered: dict[Identity, dict[str, Any] | None],
-            appended: list[dict[str, Any]]) -> str | None:
-    document = parse_document(text)
+def _splice(
+    text: str,
+    ordered: dict[Identity, dict[str, Any] | None],
+    appended: list[dict[str, Any]],
+    parsed: Document | None,
+) -> str | None:
+    """``text`` with changed records replaced in place and new ones appended; None when its
+    layout does not allow it (the caller then re-renders the whole file)."""
+    document = parsed if parsed is not None else parse_document(text)
     root = document.root
     if document.problems or (root is not None and "deployed" in root.chunk.entries):
         return None
@@ -750,6 +811,8 @@ def _splice(text: str, ordered: dict[Identity, dict[str, Any] | None],
         if out.strip() and not out.endswith("\n\n"):
             out += "\n"
         out += "\n".join(_record_text(record) for record in appended)
+    if out.endswith("\n\n") and not text.endswith("\n\n"):
+        out = out.rstrip("\n") + "\n"  # a removed last record leaves no blank tail
     return out
 
 
@@ -760,8 +823,7 @@ def _write_file(state: _State, text: str) -> None:
     except FileNotFoundError:
         current = None
     if current != state.original:
-        raise RuntimeError(f"{state.file_label} changed while deploying; nothing was changed, "
-                           "try again")
+        raise RuntimeError(f"{state.file_label} was changed by another program meanwhile")
     atomic_write(state.file, text)
 
 
@@ -785,12 +847,21 @@ def _timestamp(now: datetime | None) -> str:
 
 def _abort_planned(result: DeployResult, items: Sequence[_Item], why: str) -> None:
     for item in items:
-        result.skipped.append(_item(item.name, item.type, item.rel, item.collection,
-                                    code="aborted", reason=f"not deployed: {why}"))
+        result.skipped.append(
+            _item(
+                item.name,
+                item.type,
+                item.rel,
+                item.collection,
+                code="aborted",
+                reason=f"not deployed: {why}",
+            )
+        )
 
 
-def _execute(state: _State, items: list[_Item], result: DeployResult, *, dry_run: bool,
-             now: datetime | None) -> None:
+def _execute(
+    state: _State, items: list[_Item], result: DeployResult, *, dry_run: bool, now: datetime | None
+) -> None:
     """Deploy the planned ``items`` as one all-or-nothing step (see the module doc)."""
     if result.errors:
         _abort_planned(result, items, "another artifact of this request was refused")
@@ -808,33 +879,33 @@ def _execute(state: _State, items: list[_Item], result: DeployResult, *, dry_run
     transaction = _Transaction(state.claude)
     current: _Item | None = None
     rollback_problems: list[str] = []
-    done = False
+    done = writing = False
     try:
         staging = transaction.begin()
         staged: list[Path] = []
         for number, item in enumerate(items):
             current = item
             destination = staging / f"new-{number}"
-            _copy(item.plan, destination)
-            item.content_hash = content_hash(destination)
+            item.content_hash = _copy(item.plan, destination)
             staged.append(destination)
         current = None
-        text = _new_text(state, {item.identity: _deployed_record(item, deployed_at)
-                                 for item in items})
+        text = _new_text(
+            state, {item.identity: _deployed_record(item, deployed_at) for item in items}
+        )
         for number, item in enumerate(items):
             current = item
             transaction.ensure_folder(item.target.parent)
-            if os.path.realpath(item.target.parent) != str(item.target.parent):
-                raise _Refused(f"{state.display(item.rel)}: a folder on the way is a symlink")
             transaction.put(number, staged[number], item.target)
         current = None
+        writing = True
         _write_file(state, text)
         done = True
     except BaseException as exc:
         rollback_problems = transaction.rollback()
         if not isinstance(exc, Exception):
             raise
-        _report_failure(state, result, items, current, exc, rollback_problems, transaction)
+        where = state.file_label if writing else f"{CLAUDE_DIR}/ for the copies"
+        _report_failure(result, items, current, where, exc, rollback_problems, transaction)
     finally:
         transaction.finish(keep_staging=bool(rollback_problems), remove_created=not done)
     if done:
@@ -844,12 +915,17 @@ def _execute(state: _State, items: list[_Item], result: DeployResult, *, dry_run
 
 def _report_deployed(result: DeployResult, items: Sequence[_Item]) -> None:
     for item in items:
-        result.deployed.append(_item(
-            item.name, item.type, item.rel, item.collection,
-            content_hash=item.content_hash,
-            replaced_from=item.replaced_from,
-            warnings=list(item.plan.warnings),
-        ))
+        result.deployed.append(
+            _item(
+                item.name,
+                item.type,
+                item.rel,
+                item.collection,
+                content_hash=item.content_hash,
+                replaced_from=item.replaced_from,
+                warnings=list(item.plan.warnings),
+            )
+        )
 
 
 def _describe(exc: BaseException) -> str:
@@ -861,24 +937,43 @@ def _describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _report_failure(state: _State, result: DeployResult, items: Sequence[_Item],
-                    culprit: _Item | None, exc: BaseException, problems: list[str],
-                    transaction: _Transaction) -> None:
+def _report_failure(
+    result: DeployResult,
+    items: Sequence[_Item],
+    culprit: _Item | None,
+    where: str,
+    exc: BaseException,
+    problems: list[str],
+    transaction: _Transaction,
+) -> None:
     if problems:
-        undo = (f"; undoing it failed ({'; '.join(problems)}): the previous copies are kept in "
-                f"{transaction.staging}")
+        undo = (
+            f"; undoing it failed ({'; '.join(problems)}): the previous copies are kept in "
+            f"{transaction.staging}"
+        )
     else:
         undo = "; every change was undone"
     if culprit is None:
-        message = f"cannot update {state.file_label}: {_describe(exc)}{undo}"
+        message = f"cannot write {where}: {_describe(exc)}{undo}"
         for item in items:
-            result.errors.append(_item(item.name, item.type, item.rel, item.collection,
-                                       message=message))
+            result.errors.append(
+                _item(item.name, item.type, item.rel, item.collection, message=message)
+            )
         return
-    result.errors.append(_item(culprit.name, culprit.type, culprit.rel, culprit.collection,
-                               message=f"{_describe(exc)}{undo}"))
-    _abort_planned(result, [item for item in items if item is not culprit],
-                   f"deploying the {culprit.type} {culprit.name!r} failed{undo}")
+    result.errors.append(
+        _item(
+            culprit.name,
+            culprit.type,
+            culprit.rel,
+            culprit.collection,
+            message=f"{_describe(exc)}{undo}",
+        )
+    )
+    _abort_planned(
+        result,
+        [item for item in items if item is not culprit],
+        f"deploying the {culprit.type} {culprit.name!r} failed{undo}",
+    )
 
 
 # --- deploy --------------------------------------------------------------------------------------
@@ -907,35 +1002,66 @@ def deploy(
         rel = conventional_path(name, artifact_type) if is_safe_name(name) else None
         try:
             if not is_safe_name(name):
-                raise _Refused(f"unsafe artifact name {name!r} (no '/', '\\', '..', NUL or "
-                               "leading '.')")
+                raise _Refused(
+                    f"unsafe artifact name {name!r} (no '/', '\\', '..', NUL or leading '.')"
+                )
             if rel is None:
-                raise _Refused(f"{artifact_type!r} artifacts are not deployed into .claude/ "
-                               f"(deployable: {', '.join(DEPLOYABLE_TYPES)})")
+                raise _Refused(
+                    f"{artifact_type!r} artifacts are not deployed into .claude/ "
+                    f"(deployable: {', '.join(DEPLOYABLE_TYPES)})"
+                )
             found = collection.find(name, artifact_type)
             if not found:
-                raise _Refused(f"collection {collection.name} has no {artifact_type} named "
-                               f"{name!r}", rel)
-            planned.append(_plan_item(state, collection, found[0], name=name,
-                                      artifact_type=artifact_type, rel=rel, replace=overwrite))
+                raise _Refused(
+                    f"collection {collection.name} has no {artifact_type} named {name!r}", rel
+                )
+            planned.append(
+                _plan_item(
+                    state,
+                    collection,
+                    found[0],
+                    name=name,
+                    artifact_type=artifact_type,
+                    rel=rel,
+                    replace=overwrite,
+                )
+            )
         except _Refused as exc:
-            result.errors.append(_item(name, artifact_type, exc.path or rel, collection.name,
-                                       message=exc.message))
+            result.errors.append(
+                _item(name, artifact_type, exc.path or rel, collection.name, message=exc.message)
+            )
         except _Skipped as exc:
-            result.skipped.append(_item(name, artifact_type, exc.path or rel, collection.name,
-                                        code=exc.code, reason=exc.reason))
+            result.skipped.append(
+                _item(
+                    name,
+                    artifact_type,
+                    exc.path or rel,
+                    collection.name,
+                    code=exc.code,
+                    reason=exc.reason,
+                )
+            )
     _execute(state, planned, result, dry_run=dry_run, now=now)
     return result
 
 
 def _parse_spec(spec: str) -> tuple[str, str | None]:
+    """``NAME:TYPE`` when the part after the last ``:`` is a known type; else the whole ``NAME``."""
     name, sep, suffix = spec.rpartition(":")
     if sep and name and suffix in KNOWN_TYPES:
         return name, suffix
-    if sep and name and suggest_type(suffix) is not None and suffix.lower() == suffix:
-        raise DeployError(f"unknown artifact type {suffix!r} in {spec!r}; did you mean "
-                          f"{name}:{suggest_type(suffix)}?")
     return spec, None
+
+
+def _type_hint(spec: str) -> str:
+    """A hint for ``NAME:TYPO`` when nothing is called ``NAME:TYPO``."""
+    _name, sep, suffix = spec.rpartition(":")
+    if not sep:
+        return ""
+    suggestion = suggest_type(suffix)
+    return f" ({suffix!r} is not an artifact type" + (
+        f"; did you mean {_name}:{suggestion}?)" if suggestion else ")"
+    )
 
 
 def _choices(name: str, types: Sequence[str]) -> str:
@@ -952,23 +1078,29 @@ def resolve_request(collection: Collection, specs: Sequence[str]) -> list[tuple[
     for spec in specs:
         name, artifact_type = _parse_spec(spec)
         if not is_safe_name(name):
-            raise DeployError(f"unsafe artifact name {name!r} (no '/', '\\', '..', NUL or "
-                              "leading '.')")
+            raise DeployError(
+                f"unsafe artifact name {name!r} (no '/', '\\', '..', NUL or leading '.')"
+            )
         if artifact_type is not None:
             if not collection.find(name, artifact_type):
                 others = sorted({a.type for a in collection.find(name)})
                 hint = f" (it has {name!r} as {', '.join(others)})" if others else ""
-                raise DeployError(f"collection {collection.name} has no {artifact_type} named "
-                                  f"{name!r}{hint}")
+                raise DeployError(
+                    f"collection {collection.name} has no {artifact_type} named {name!r}{hint}"
+                )
             pairs.append((name, artifact_type))
             continue
         found = collection.find(name)
         if not found:
-            raise DeployError(f"collection {collection.name} has no artifact named {name!r}")
+            raise DeployError(
+                f"collection {collection.name} has no artifact named {name!r}{_type_hint(spec)}"
+            )
         if len(found) > 1:
             types = [a.type for a in found]
-            raise DeployError(f'"{name}" is ambiguous in collection {collection.name}: '
-                              f"{', '.join(types)}; write {_choices(name, types)}")
+            raise DeployError(
+                f'"{name}" is ambiguous in collection {collection.name}: '
+                f"{', '.join(types)}; write {_choices(name, types)}"
+            )
         pairs.append((name, found[0].type))
     return _unique(pairs)
 
@@ -986,17 +1118,22 @@ def resolve_recorded(project: Path | str, specs: Sequence[str]) -> list[tuple[st
     for spec in specs:
         name, artifact_type = _parse_spec(spec)
         if artifact_type is not None:
-            matches = [p for p in recorded if p[0] == name
-                       and canonical_type(p[1]) == canonical_type(artifact_type)]
+            matches = [
+                p
+                for p in recorded
+                if p[0] == name and canonical_type(p[1]) == canonical_type(artifact_type)
+            ]
         else:
             matches = [p for p in recorded if p[0] == name]
         types = list(dict.fromkeys(t for _, t in matches))
         if not matches:
             kind = f"{artifact_type} " if artifact_type else ""
-            raise DeployError(f"no {kind}{name!r} is recorded in {where}")
+            raise DeployError(f"no {kind}{name!r} is recorded in {where}{_type_hint(spec)}")
         if len(types) > 1:
-            raise DeployError(f'"{name}" is ambiguous in {where}: {", ".join(types)}; write '
-                              f"{_choices(name, types)}")
+            raise DeployError(
+                f'"{name}" is ambiguous in {where}: {", ".join(types)}; write '
+                f"{_choices(name, types)}"
+            )
         pairs.append(matches[0])
     return _unique(pairs)
 
@@ -1009,15 +1146,10 @@ def _context(state: _State, index: CollectionIndex | None) -> Context:
 
 
 def _unknown_reason(record: Record) -> str:
-    path = derived_path(record)
-    recorded = record.content_hash
-    if path is None:
-        return "no artifact_path can be derived"
-    if path_escapes(path):
-        return f"artifact_path {path!r} leaves .claude/; not read"
     root = record.text("profile_root_dir")
     if root and root != CLAUDE_DIR:
         return f"deployed under {root}/, not .claude/"
+    recorded = record.content_hash
     if recorded is None or not HASH_RE.fullmatch(recorded):
         return "the recorded content_hash is not a SHA-256 hash"
     return "cannot be judged"
@@ -1034,12 +1166,35 @@ def _record_collection(document: Document, record: Record) -> str | None:
 
 def _status_of(state: _State, record: Record, context: Context) -> RecordStatus:
     assert state.document is not None
-    drift = drift_state(state.document, record, context)
     collection = _record_collection(state.document, record)
     path = derived_path(record)
+    try:
+        _checked_rel(path)
+    except _Refused as exc:  # never read through a path that update and undeploy refuse
+        return RecordStatus(
+            record.name,
+            record.type,
+            collection,
+            path,
+            "unknown",
+            record.content_hash,
+            None,
+            None,
+            exc.message,
+        )
+    drift = drift_state(state.document, record, context)
     if drift is None:
-        return RecordStatus(record.name, record.type, collection, path, "unknown",
-                            record.content_hash, None, None, _unknown_reason(record))
+        return RecordStatus(
+            record.name,
+            record.type,
+            collection,
+            path,
+            "unknown",
+            record.content_hash,
+            None,
+            None,
+            _unknown_reason(record),
+        )
     message = drift.message
     if drift.state == "missing":
         message = f"{CLAUDE_DIR}/{path} does not exist"
@@ -1050,11 +1205,21 @@ def _status_of(state: _State, record: Record, context: Context) -> RecordStatus:
         held = index.get(collection)
         if held is None:
             message += f"; collection {collection!r} is unknown"
-        elif record.name and record.type and not held.find(record.name,
-                                                           canonical_type(record.type)):
+        elif (
+            record.name and record.type and not held.find(record.name, canonical_type(record.type))
+        ):
             message += f"; collection {collection!r} no longer has it"
-    return RecordStatus(record.name, record.type, collection, path, drift.state,
-                        drift.recorded, drift.project_hash, drift.collection_hash, message)
+    return RecordStatus(
+        record.name,
+        record.type,
+        collection,
+        path,
+        drift.state,
+        drift.recorded,
+        drift.project_hash,
+        drift.collection_hash,
+        message,
+    )
 
 
 def status(project: Path | str, index: CollectionIndex | None) -> list[RecordStatus]:
@@ -1089,8 +1254,9 @@ def update(
     """Re-deploy the recorded ``(name, type)`` from its own collection (``from_collection``), at
     its recorded path. Local changes (modified, conflict, or an unjudgeable record) are kept
     unless ``force``; an in-sync record is skipped as already up to date."""
-    return update_many(project, index, [(name, artifact_type)], force=force, dry_run=dry_run,
-                       now=now)
+    return update_many(
+        project, index, [(name, artifact_type)], force=force, dry_run=dry_run, now=now
+    )
 
 
 def update_many(
@@ -1119,30 +1285,57 @@ def update_many(
                 raise _Refused(f"no {artifact_type} {name!r} is recorded in {state.file_label}")
             rel = _checked_rel(path)
             _checked_target(state, rel)
-            collection = index.get(collection_name) if index and isinstance(
-                collection_name, str) else None
+            collection = (
+                index.get(collection_name) if index and isinstance(collection_name, str) else None
+            )
             if collection is None:
                 known = ", ".join(index.names()) if index else "none"
                 raise _Refused(f"collection {collection_name!r} is unknown (known: {known})", rel)
             recorded_type = record.get("artifact_type")
             found = collection.find(name, recorded_type) or collection.find(
-                name, canonical_type(recorded_type))  # type: ignore[arg-type]
+                name, canonical_type(recorded_type)
+            )  # type: ignore[arg-type]
             if not found:
-                raise _Refused(f"collection {collection.name} no longer has the "
-                               f"{recorded_type} {name!r}", rel)
+                raise _Refused(
+                    f"collection {collection.name} no longer has the {recorded_type} {name!r}", rel
+                )
             document_record = documented.get(identity)
-            drift = (_status_of(state, document_record, context) if document_record is not None
-                     else None)
+            drift = (
+                _status_of(state, document_record, context) if document_record is not None else None
+            )
             _check_update(drift, found[0], force, state, rel)
-            planned.append(_plan_item(state, collection, found[0], name=name,
-                                      artifact_type=str(recorded_type), rel=rel, replace=True))
+            planned.append(
+                _plan_item(
+                    state,
+                    collection,
+                    found[0],
+                    name=name,
+                    artifact_type=str(recorded_type),
+                    rel=rel,
+                    replace=True,
+                )
+            )
         except _Refused as exc:
-            result.errors.append(_item(name, artifact_type, exc.path or shown,
-                                       _text_or_none(collection_name), message=exc.message))
+            result.errors.append(
+                _item(
+                    name,
+                    artifact_type,
+                    exc.path or shown,
+                    _text_or_none(collection_name),
+                    message=exc.message,
+                )
+            )
         except _Skipped as exc:
-            result.skipped.append(_item(name, artifact_type, exc.path or shown,
-                                        _text_or_none(collection_name), code=exc.code,
-                                        reason=exc.reason))
+            result.skipped.append(
+                _item(
+                    name,
+                    artifact_type,
+                    exc.path or shown,
+                    _text_or_none(collection_name),
+                    code=exc.code,
+                    reason=exc.reason,
+                )
+            )
     _execute(state, planned, result, dry_run=dry_run, now=now)
     return result
 
@@ -1151,26 +1344,34 @@ def _text_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _check_update(drift: RecordStatus | None, artifact: CollectionArtifact, force: bool,
-                  state: _State, rel: str) -> None:
+def _check_update(
+    drift: RecordStatus | None, artifact: CollectionArtifact, force: bool, state: _State, rel: str
+) -> None:
     if artifact.content_hash is None:
         raise _Refused(f"cannot read the collection's copy of {artifact.rel_path}", rel)
     if drift is None:
         return
     where = state.display(rel)
-    if drift.state == "in-sync" and drift.project_hash == drift.recorded_hash and (
-        drift.collection_hash in (None, drift.recorded_hash)
+    if (
+        drift.state == "in-sync"
+        and drift.project_hash == drift.recorded_hash
+        and (drift.collection_hash in (None, drift.recorded_hash))
     ):
         raise _Skipped("up-to-date", "already up to date", rel)
     if force:
         return
     if drift.state == "modified":
-        raise _Skipped("local-modifications",
-                       f"{where} was modified locally and its collection has no update; force "
-                       "replaces it", rel)
+        raise _Skipped(
+            "local-modifications",
+            f"{where} was modified locally and its collection has no update; force replaces it",
+            rel,
+        )
     if drift.state == "conflict":
-        raise _Skipped("conflict", f"{where} changed both here and in its collection; force "
-                       "replaces the local changes", rel)
+        raise _Skipped(
+            "conflict",
+            f"{where} changed both here and in its collection; force replaces the local changes",
+            rel,
+        )
     if drift.state == "unknown":
         raise _Skipped("unknown-state", f"{where}: {drift.message}; force replaces it", rel)
 
@@ -1195,12 +1396,14 @@ def undeploy(
         rel = _checked_rel(path)
         target = _checked_target(state, rel)
     except _Refused as exc:
-        result.errors.append(_item(name, artifact_type, exc.path or path, collection,
-                                   message=exc.message))
+        result.errors.append(
+            _item(name, artifact_type, exc.path or path, collection, message=exc.message)
+        )
         return result
     missing = not os.path.lexists(target)
-    entry = _item(name, artifact_type, rel, collection, content_hash=_recorded_hash(record),
-                  missing=missing)
+    entry = _item(
+        name, artifact_type, rel, collection, content_hash=_recorded_hash(record), missing=missing
+    )
     if dry_run:
         result.removed.append(entry)
         return result
@@ -1217,8 +1420,12 @@ def undeploy(
         problems = transaction.rollback()
         if not isinstance(exc, Exception):
             raise
-        undo = (f"; undoing it failed ({'; '.join(problems)}): the copy is kept in "
-                f"{transaction.staging}" if problems else "; nothing was changed")
+        undo = (
+            f"; undoing it failed ({'; '.join(problems)}): the copy is kept in "
+            f"{transaction.staging}"
+            if problems
+            else "; nothing was changed"
+        )
         result.errors.append({**entry, "message": f"{_describe(exc)}{undo}"})
         del result.errors[-1]["missing"]
     finally:

@@ -133,7 +133,8 @@ def install_editor(client: LanguageClient, editor: Editor) -> None:
         return converter.structure(value, t.CodeAction)
 
     converter.register_structure_hook(t.Command | t.CodeAction, command_or_action)
-    converter.register_structure_hook(Union[t.Command, t.CodeAction], command_or_action)
+    # lsprotocol spells its unions with typing.Union, a different key from `X | Y`
+    converter.register_structure_hook(Union[t.Command, t.CodeAction], command_or_action)  # noqa: UP007
 
     @client.feature(t.WINDOW_SHOW_MESSAGE_REQUEST)
     def show_message_request(

@@ -9,10 +9,6 @@ from typing import Any
 
 import pytest
 import pytest_lsp
-from lsprotocol import types as t
-from pygls.exceptions import JsonRpcException, JsonRpcMethodNotFound
-from pytest_lsp import LanguageClient
-
 from lsp_support import (
     CONFIG,
     PULL_CLIENT,
@@ -30,6 +26,9 @@ from lsp_support import (
     wait_ready,
     wait_until,
 )
+from lsprotocol import types as t
+from pygls.exceptions import JsonRpcException, JsonRpcMethodNotFound
+from pytest_lsp import LanguageClient
 
 DEPLOYED = ".skillmeat-deployed.toml"
 

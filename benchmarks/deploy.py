@@ -1,0 +1,155 @@
+"""Deploying 200 artifacts from one collection, against a plain ``shutil.copytree`` of the files.
+
+    python benchmarks/deploy.py [--runs N] [--artifacts N]
+
+The collection is generated in a temporary folder: mixed types (skills and MCP servers as
+folders of several files, commands, agents and hooks as single files), a few MB in all. Each run
+deploys everything into a new project; "redeploy" deploys it all again over an up-to-date
+project (every existing copy is hashed to check for local changes, the file is updated in
+place). The floor is ``shutil.copytree`` of the same collection
+folder into a new folder (no hashing, no staging, no record). Target: deploy within 2x the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from skillmeat_ls.collections import load_collections
+from skillmeat_ls.deploy import deploy
+
+TYPES = ("skill", "command", "agent", "hook", "mcp")
+FOLDERS = {
+    "skill": "skills",
+    "command": "commands",
+    "agent": "agents",
+    "hook": "hooks",
+    "mcp": "mcp",
+}
+
+
+def text(rng: random.Random, size: int) -> bytes:
+    words = [b"skill", b"review", b"agent", b"deploy", b"hook", b"collection", b"claude", b"\n"]
+    out = bytearray()
+    while len(out) < size:
+        out += rng.choice(words) + b" "
+    return bytes(out[:size])
+
+
+def generate(home: Path, count: int) -> tuple[list[tuple[str, str]], int]:
+    """A collection ``bench`` of ``count`` artifacts; returns the pairs and the total bytes."""
+    rng = random.Random(7)
+    root = home / "collections" / "bench"
+    entries = []
+    pairs = []
+    total = 0
+    for number in range(count):
+        kind = TYPES[number % len(TYPES)]
+        name = f"{kind}-{number:03}"
+        folder = FOLDERS[kind]
+        if kind in ("skill", "mcp"):
+            rel = f"{folder}/{name}"
+            files = {"SKILL.md" if kind == "skill" else ".mcp.json": 4_000}
+            for extra in range(rng.randint(2, 6)):
+                files[f"scripts/part{extra}.py"] = rng.randint(2_000, 20_000)
+            files["docs/README.md"] = 3_000
+            for inner, size in files.items():
+                path = root / rel / inner
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(text(rng, size))
+                total += size
+        else:
+            rel = f"{folder}/{name}.md"
+            size = rng.randint(1_000, 12_000)
+            path = root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(text(rng, size))
+            total += size
+        pairs.append((name, kind))
+        entries.append(
+            f'[[artifacts]]\nname = "{name}"\ntype = "{kind}"\npath = "{rel}"\n'
+            'origin = "local"\nadded = "2026-01-01T00:00:00"\n'
+        )
+    (root / "collection.toml").write_text(
+        '[collection]\nname = "bench"\nversion = "1.0.0"\ncreated = "2026-01-01T00:00:00"\n'
+        'updated = "2026-01-01T00:00:00"\n\n' + "\n".join(entries)
+    )
+    return pairs, total
+
+
+def interleaved(
+    operations: dict[str, Callable[[Path], object]], fresh: Callable[[str, int], Path], runs: int
+) -> dict[str, float]:
+    """Median ms of each operation; one run of each in turn, so they share the machine's state."""
+    timings: dict[str, list[float]] = {label: [] for label in operations}
+    for run in range(runs):
+        for label, operation in operations.items():
+            target = fresh(label, run)
+            start = time.perf_counter()
+            operation(target)
+            timings[label].append(time.perf_counter() - start)
+            shutil.rmtree(target)
+    return {label: statistics.median(values) * 1000 for label, values in timings.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--artifacts", type=int, default=200)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        base = Path(scratch)
+        pairs, total = generate(base / "home", args.artifacts)
+        collection = load_collections(base / "home").get("bench")
+        assert collection is not None and len(collection.artifacts) == args.artifacts
+        source = collection.path
+
+        def fresh(label: str, run: int) -> Path:
+            project = base / f"{label.split()[0]}-{label.split()[-1]}-{run}"
+            project.mkdir()
+            if label.startswith("redeploy"):
+                deploy(project, collection, pairs)
+            return project
+
+        def copytree(project: Path) -> None:
+            shutil.copytree(source, project / ".claude")
+
+        def deploy_all(project: Path) -> None:
+            result = deploy(project, collection, pairs)
+            assert len(result.deployed) == len(pairs), result.errors
+
+        def dry_run(project: Path) -> None:
+            deploy(project, collection, pairs, dry_run=True)
+
+        medians = interleaved(
+            {
+                "shutil.copytree (floor)": copytree,
+                "deploy": deploy_all,
+                "deploy --dry-run": dry_run,
+                "redeploy over 200 records": deploy_all,
+            },
+            fresh,
+            args.runs,
+        )
+        floor = medians["shutil.copytree (floor)"]
+        files = sum(1 for p in source.rglob("*") if p.is_file())
+        print(
+            f"{len(pairs)} artifacts, {files} files, {total / 1e6:.1f} MB; "
+            f"median of {args.runs} runs"
+        )
+        print(f"{'operation':<28} {'median ms':>10} {'vs copytree':>12}")
+        for label, value in medians.items():
+            print(f"{label:<28} {value:>10.1f} {value / floor:>11.2f}x")
+
+
+if __name__ == "__main__":
+    main()
