@@ -127,7 +127,8 @@ async def spawn(command: list[str], workspace: Path, options: dict[str, Any] | N
         "capabilities": {
             "textDocument": {"synchronization": {"didSave": True},
                              "publishDiagnostics": {"versionSupport": True}},
-            "workspace": {"configuration": True, "workspaceFolders": True},
+            "workspace": {"configuration": True, "workspaceFolders": True,
+                          "didChangeWatchedFiles": {"dynamicRegistration": True}},
             "window": {"workDoneProgress": True},
         },
         "initializationOptions": options,

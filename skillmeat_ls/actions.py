@@ -10,15 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tomli_w
 
-from skillmeat_ls.collections import CollectionIndex
 from skillmeat_ls.document import Document, Record, Span
 from skillmeat_ls.migration import MigrationError, migrate_text
 from skillmeat_ls.rules import Diagnostic
 from skillmeat_ls.schema import DEPLOYED_FILE_NAME, canonical_type
+
+if TYPE_CHECKING:
+    from skillmeat_ls.collections import CollectionIndex
 
 QUICKFIX = "quickfix"
 MIGRATE_KIND = "source.migrateSchema.skillmeat"

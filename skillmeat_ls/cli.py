@@ -173,8 +173,8 @@ def _plural(count: int, noun: str) -> str:
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
     from skillmeat_ls.document import parse_document
-    from skillmeat_ls.lint import read_text
     from skillmeat_ls.migration import MigrationError, migrate_text
+    from skillmeat_ls.workspace import read_text
     from skillmeat_ls.writer import atomic_write
 
     path = Path(args.path)

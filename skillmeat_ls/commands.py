@@ -11,21 +11,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
 from pygls.uris import from_fs_path
 
-from skillmeat_ls import deploy as engine
 from skillmeat_ls.cache.revisions import HEAD
-from skillmeat_ls.collections import Collection, CollectionIndex
 from skillmeat_ls.document import parse_document
-from skillmeat_ls.lint import read_text
 from skillmeat_ls.migration import MigrationError, migrate_text
 from skillmeat_ls.schema import canonical_type
+from skillmeat_ls.workspace import read_text
 from skillmeat_ls.writer import atomic_write
 
 if TYPE_CHECKING:
+    from skillmeat_ls.collections import Collection, CollectionIndex
     from skillmeat_ls.server import SkillMeatServer
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,14 @@ ALL_ARTIFACTS = "All"
 
 class CommandError(Exception):
     """A command that cannot run as asked; the message is shown to the user."""
+
+
+def _deploy_engine() -> ModuleType:
+    """:mod:`skillmeat_ls.deploy`, imported on first use: it is not needed to answer
+    ``initialize``, and start-up time is what a user waits for."""
+    from skillmeat_ls import deploy
+
+    return deploy
 
 
 def _cancelled() -> dict[str, Any]:
@@ -171,6 +179,7 @@ class Commands:
             if artifacts is None:
                 return _cancelled()
         overwrite = request.get("overwrite") is True
+        engine = _deploy_engine()
         result = await self.ls.work(
             lambda: engine.deploy(project, collection, artifacts, overwrite=overwrite)
         )
@@ -243,7 +252,7 @@ class Commands:
         index = await self._index()
         force = request.get("force") is True
         if not force:
-            states = await self.ls.work(engine.status, project, index)
+            states = await self.ls.work(_deploy_engine().status, project, index)
             state = next(
                 (
                     s
@@ -263,7 +272,7 @@ class Commands:
                     return _cancelled()
                 force = True
         result = await self.ls.work(
-            lambda: engine.update(project, index, name, artifact_type, force=force)
+            lambda: _deploy_engine().update(project, index, name, artifact_type, force=force)
         )
         await self._after_change(project)
         return result.as_dict()
@@ -288,7 +297,7 @@ class Commands:
 
 def _deployed_from(project: Path) -> dict[tuple[str, str], str]:
     """(name, type) -> collection, for the records of ``project``'s deployment file."""
-    path = engine.deployment_file(project)
+    path = _deploy_engine().deployment_file(project)
     if path is None:
         return {}
     try:

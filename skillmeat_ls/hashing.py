@@ -108,7 +108,7 @@ def content_hash(path: Path) -> str:
     return hasher.hexdigest()
 
 
-def tree_fingerprint(path: Path) -> str:
+def tree_fingerprint(path: str | os.PathLike[str]) -> str:
     """A digest of the stat data of everything :func:`content_hash` would read at ``path``.
 
     For a file: its size, mtime (ns) and inode. For a directory: the relative path, size, mtime

@@ -15,13 +15,9 @@ from skillmeat_ls.cache import initialize_cache
 from skillmeat_ls.collections import CollectionIndex, load_collections
 from skillmeat_ls.document import Document, parse_document
 from skillmeat_ls.rules import Analyzer, Context, Diagnostic, RuleSettings, Severity
-from skillmeat_ls.workspace import DiskProbe, find_deployment_files
+from skillmeat_ls.workspace import DiskProbe, find_deployment_files, read_text
 
 log = logging.getLogger(__name__)
-
-#: Files larger than this are reported, not read: no deployment file comes near it.
-MAX_FILE_BYTES = 64 * 1024 * 1024
-
 
 @dataclass
 class FileReport:
@@ -45,16 +41,6 @@ class LintResult:
     @property
     def failed(self) -> bool:
         return any(r.error for r in self.reports) or self.count(Severity.ERROR) > 0
-
-
-def read_text(path: Path) -> str:
-    """A deployment file's text: UTF-8 (a BOM is dropped); undecodable bytes become U+FFFD so the
-    parser can point at them instead of the whole file being refused."""
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise ValueError(f"{size} bytes is too large for a deployment file")
-    data = path.read_bytes()
-    return data.decode("utf-8-sig", errors="replace")
 
 
 def load_index(home: Path, cache_path: Path | None, notes: list[str]) -> CollectionIndex | None:

@@ -11,10 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skillmeat_ls.actions import DEPLOY_COMMAND, UPDATE_COMMAND, toml_string
-from skillmeat_ls.collections import CollectionArtifact
 from skillmeat_ls.document import Document, Record, Span, derived_path
 from skillmeat_ls.rules import Context, DriftState, drift_state
 from skillmeat_ls.schema import (
@@ -26,6 +25,9 @@ from skillmeat_ls.schema import (
     conventional_path,
 )
 from skillmeat_ls.workspace import contained
+
+if TYPE_CHECKING:
+    from skillmeat_ls.collections import CollectionArtifact
 
 PREVIEW_NOTE = (
     "Context sync — pulling project edits back into the collection, pushing, and resolving — "

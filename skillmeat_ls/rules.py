@@ -127,12 +127,11 @@ class Context:
     file_path: Path | None = None
     collections: CollectionIndex | None = None
     disk: DiskProbe | None = None
+    claude_dir: Path | None = field(init=False, default=None)
 
-    @property
-    def claude_dir(self) -> Path | None:
-        if self.file_path is None or self.file_path.parent.name != CLAUDE_DIR:
-            return None
-        return self.file_path.parent
+    def __post_init__(self) -> None:
+        if self.file_path is not None and self.file_path.parent.name == CLAUDE_DIR:
+            self.claude_dir = self.file_path.parent
 
 
 # --- record rules ---------------------------------------------------------------------------------
@@ -615,82 +614,75 @@ def _collection_of(doc: Document, record: Record) -> tuple[str, Span]:
     return ("default", record.header_span)  # the legacy reader's default
 
 
-def rule_collection_references(doc: Document, context: Context) -> Iterator[Diagnostic]:
+def rule_collection_reference(
+    doc: Document, record: Record, context: Context
+) -> Iterator[Diagnostic]:
     """SM130 (no such collection) and SM131 (the collection lacks this (name, type))."""
     index = context.collections
     if index is None:
         return
-    for record in doc.records:
-        name, artifact_type = record.name, record.type
-        collection_name, span = _collection_of(doc, record)
-        if not collection_name or name is None or artifact_type not in KNOWN_TYPES:
-            continue  # an unknown type is SM112's finding
-        collection = index.get(collection_name)
-        if collection is None:
-            closest = index.closest(collection_name)
-            hint = f"; did you mean '{closest[0]}'?" if closest else ""
-            yield _diag(
-                "SM130",
-                f"no collection named '{collection_name}' in {index.home}{hint}",
-                span,
-                data={"suggestions": closest},
-            )
-            continue
-        if collection.find(name, canonical_type(artifact_type)) or collection.find(
-            name, artifact_type
-        ):
-            continue
-        holders = [
-            other
-            for other in index.names()
-            if other != collection_name
-            and (index.get(other).find(name, canonical_type(artifact_type)))  # type: ignore[union-attr]
-        ]
-        other_types = sorted({a.type for a in collection.find(name)})
-        hint = ""
-        if other_types:
-            hint = f" (it has '{name}' as {', '.join(other_types)}, a different artifact)"
-        elif holders:
-            hint = f"; {', '.join(holders)} has it"
+    name, artifact_type = record.name, record.type
+    collection_name, span = _collection_of(doc, record)
+    if not collection_name or name is None or artifact_type not in KNOWN_TYPES:
+        return  # an unknown type is SM112's finding
+    collection = index.get(collection_name)
+    if collection is None:
+        closest = index.closest(collection_name)
+        hint = f"; did you mean '{closest[0]}'?" if closest else ""
         yield _diag(
-            "SM131",
-            f"collection '{collection_name}' has no {artifact_type} named '{name}'{hint}",
+            "SM130",
+            f"no collection named '{collection_name}' in {index.home}{hint}",
             span,
-            data={"collections": holders},
+            data={"suggestions": closest},
         )
+        return
+    if collection.find(name, canonical_type(artifact_type)) or collection.find(name, artifact_type):
+        return
+    holders = [
+        other
+        for other in index.names()
+        if other != collection_name
+        and (index.get(other).find(name, canonical_type(artifact_type)))  # type: ignore[union-attr]
+    ]
+    other_types = sorted({a.type for a in collection.find(name)})
+    hint = ""
+    if other_types:
+        hint = f" (it has '{name}' as {', '.join(other_types)}, a different artifact)"
+    elif holders:
+        hint = f"; {', '.join(holders)} has it"
+    yield _diag(
+        "SM131",
+        f"collection '{collection_name}' has no {artifact_type} named '{name}'{hint}",
+        span,
+        data={"collections": holders},
+    )
 
 
-def rule_missing_on_disk(doc: Document, context: Context) -> Iterator[Diagnostic]:
+def rule_missing_on_disk(doc: Document, record: Record, context: Context) -> Iterator[Diagnostic]:
     """SM132: the deployed artifact is not on disk."""
     claude, disk = context.claude_dir, context.disk
     if claude is None or disk is None:
         return
-    for record in doc.records:
-        path = derived_path(record)
-        if path is None or path_escapes(path) or not _in_profile_root(record):
-            continue
-        if not disk.exists(claude, path):
-            yield _diag(
-                "SM132",
-                f"{record.type} '{record.name}' is recorded but .claude/{path} does not exist",
-                record.anchor("artifact_path"),
-                data={"collection": _collection_of(doc, record)[0]},
-            )
+    path = derived_path(record)
+    if path is None or path_escapes(path) or not _in_profile_root(record):
+        return
+    if not disk.exists(claude, path):
+        yield _diag(
+            "SM132",
+            f"{record.type} '{record.name}' is recorded but .claude/{path} does not exist",
+            record.anchor("artifact_path"),
+            data={"collection": _collection_of(doc, record)[0]},
+        )
 
 
 def _in_profile_root(record: Record) -> bool:
     return (record.text("profile_root_dir") or CLAUDE_DIR) == CLAUDE_DIR
 
 
-def rule_drift(doc: Document, context: Context) -> Iterator[Diagnostic]:
+def rule_drift(doc: Document, record: Record, context: Context) -> Iterator[Diagnostic]:
     """SM140 modified locally, SM141 update available, SM142 conflict."""
-    claude, disk = context.claude_dir, context.disk
-    if claude is None or disk is None:
-        return
-    for record in doc.records:
-        state = drift_state(doc, record, context)
-        if state is None or state.code is None:
-            continue
+    state = drift_state(doc, record, context)
+    if state is not None and state.code is not None:
         yield _diag(
             state.code,
             state.message,
@@ -773,10 +765,11 @@ DOCUMENT_RULES: tuple[Callable[[Document], Iterable[Diagnostic]], ...] = (
 )
 ENVIRONMENT_RULES: tuple[Callable[[Document, Context], Iterable[Diagnostic]], ...] = (
     rule_plan_file_name,
-    rule_collection_references,
-    rule_missing_on_disk,
-    rule_drift,
 )
+#: Rules that read one record and the environment (collections, disk).
+RECORD_ENVIRONMENT_RULES: tuple[
+    Callable[[Document, Record, Context], Iterable[Diagnostic]], ...
+] = (rule_collection_reference, rule_missing_on_disk, rule_drift)
 
 
 # --- the runner -----------------------------------------------------------------------------------
@@ -800,11 +793,19 @@ class RuleSettings:
 
 
 class Analyzer:
-    """Runs every rule over successive versions of one document, reusing per-record results."""
+    """Runs every rule over successive versions of one document, reusing per-record results.
+
+    Record rules are memoised per chunk. Environment rules per record are memoised per chunk too,
+    for as long as the environment is the same: the same collections index and the same window
+    of the disk probe (see :class:`~skillmeat_ls.workspace.DiskProbe`). A keystroke therefore
+    re-checks the edited record only.
+    """
 
     def __init__(self, settings: RuleSettings | None = None) -> None:
         self.settings = settings or RuleSettings()
         self._memo: dict[int, tuple[Chunk, list[Diagnostic]]] = {}
+        self._env_memo: dict[int, tuple[Chunk, tuple[Any, ...], list[Diagnostic]]] = {}
+        self._env_index: object = None  # keeps the index alive while its id() is a memo key
 
     def analyze(self, doc: Document, context: Context | None = None) -> list[Diagnostic]:
         context = context or Context()
@@ -820,8 +821,35 @@ class Analyzer:
         self._memo = live  # forget chunks the document no longer has
         for env_rule in ENVIRONMENT_RULES:
             found.extend(env_rule(doc, context))
+        found.extend(self._environment(doc, context))
         found.sort(key=lambda d: (d.span, d.code))
         return self.settings.apply(found)
+
+    def _environment(self, doc: Document, context: Context) -> list[Diagnostic]:
+        self._env_index = context.collections
+        key = (
+            id(context.collections),
+            context.disk.generation if context.disk is not None else None,
+            context.file_path,
+        )
+        found: list[Diagnostic] = []
+        live: dict[int, tuple[Chunk, tuple[Any, ...], list[Diagnostic]]] = {}
+        for record in doc.records:
+            chunk = record.chunk
+            if record.schema == "legacy" or chunk.data is None:
+                # a legacy record's collection lives in [deployment]: not memoised per chunk
+                for rule in RECORD_ENVIRONMENT_RULES:
+                    found.extend(rule(doc, record, context))
+                continue
+            cached = self._env_memo.get(id(chunk))
+            if cached is None or cached[0] is not chunk or cached[1] != key:
+                local = Record(record.schema, chunk, 0, 0, record.index)
+                found_here = [d for rule in RECORD_ENVIRONMENT_RULES for d in rule(doc, local, context)]
+                cached = (chunk, key, found_here)
+            live[id(chunk)] = cached
+            found.extend(d.shifted(record.offset) for d in cached[2])
+        self._env_memo = live
+        return found
 
 
 def analyze(

@@ -287,6 +287,9 @@ class SkillMeatServer(LanguageServer):
             )
         except Exception as exc:
             log.info("client refused file watchers: %s", exc)
+            return
+        # the editor now reports changes on disk: what the server knows stays valid until then
+        self.state.disk.freshness = None
 
     async def pull_configuration(self) -> None:
         workspace = self.client_capabilities.workspace

@@ -11,18 +11,24 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from skillmeat_ls.cache import Cache, CacheState, CacheStatus, initialize_cache
 from skillmeat_ls.cache.revisions import HEAD
-from skillmeat_ls.collections import CollectionIndex, load_collections
 from skillmeat_ls.document import Document, parse_document
-from skillmeat_ls.lint import read_text
 from skillmeat_ls.locations import resolve_cache_path, resolve_home
 from skillmeat_ls.rules import ALL_CODES, Analyzer, Context, Diagnostic, RuleSettings, Severity
-from skillmeat_ls.workspace import DiskProbe, find_deployment_files, is_deployment_file
+from skillmeat_ls.workspace import DiskProbe, find_deployment_files, is_deployment_file, read_text
+
+# SQLAlchemy is imported when the cache opens, after `initialize` has been answered.
+if TYPE_CHECKING:
+    from skillmeat_ls.cache import Cache, CacheStatus
+    from skillmeat_ls.collections import CollectionIndex
 
 log = logging.getLogger(__name__)
+
+#: How long what the server learned about deployed files stays trusted while the user types.
+#: File-change events from the editor end it at once; clients that send none see changes after it.
+DISK_FRESHNESS_S = 2.0
 
 SEVERITY_BY_NAME = {
     "error": Severity.ERROR,
@@ -112,7 +118,7 @@ class ServerState:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.disk = DiskProbe()
+        self.disk = DiskProbe(freshness=DISK_FRESHNESS_S)
         self.cache: Cache | None = None
         self.index: CollectionIndex | None = None
         self.status = ServerStatus("initializing", "opening the cache", None)
@@ -122,6 +128,8 @@ class ServerState:
 
     def start(self, report: Callable[[str, int], None] = lambda _m, _p: None) -> ServerStatus:
         """Open the cache (migrating it to head) and index the collections."""
+        from skillmeat_ls.cache import CacheState, initialize_cache
+
         report(f"migrating the cache {self.settings.cache_path}", 10)
         self.cache = initialize_cache(self.settings.cache_path)
         cache_status = self.cache.status
@@ -138,6 +146,8 @@ class ServerState:
         return self.status
 
     def reload_collections(self) -> CollectionIndex:
+        from skillmeat_ls.collections import load_collections
+
         engine = self.cache.engine if self.cache is not None else None
         self.index = load_collections(self.settings.home, engine)
         for problem in self.index.problems:

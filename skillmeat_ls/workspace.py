@@ -10,6 +10,8 @@ does not re-hash unchanged artifacts.
 from __future__ import annotations
 
 import os
+import posixpath
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -47,38 +49,119 @@ def contained(root: Path, relative: str) -> Path | None:
 
 
 class DiskProbe:
-    """Existence and content hashes of artifacts inside ``.claude/`` directories."""
+    """Existence and content hashes of artifacts inside ``.claude/`` directories.
 
-    def __init__(self) -> None:
-        self._hashes: dict[Path, tuple[str, str | None]] = {}
+    What it learns is kept for ``freshness`` seconds (``None``: for the probe's lifetime, right
+    for a one-shot ``check``), or until :meth:`forget` is called: the server keeps one probe and
+    calls ``forget`` when the editor reports a file change, so typing does not re-stat every
+    deployed artifact on every keystroke. Directory resolutions are shared by every artifact in
+    that directory, so a record costs about one ``lstat`` and one fingerprint ``stat``.
+    """
+
+    def __init__(self, freshness: float | None = None) -> None:
+        self.freshness = freshness
+        self._stamp = time.monotonic()
+        self._real_dirs: dict[str, str] = {}
+        self._resolved: dict[tuple[str, str], str | None] = {}
+        self._hashes: dict[str, tuple[str, str | None]] = {}  # path -> (fingerprint, hash)
+        self._checked: dict[str, str | None] = {}  # path -> hash, verified in this window
+        #: Bumped whenever a window ends: results computed from an older one are stale.
+        self.generation = 0
+
+    def _expire(self) -> None:
+        if self.freshness is not None and time.monotonic() - self._stamp > self.freshness:
+            self._real_dirs.clear()
+            self._resolved.clear()
+            self._checked.clear()
+            self._stamp = time.monotonic()
+            self.generation += 1
+
+    def _real_dir(self, directory: str) -> str:
+        real = self._real_dirs.get(directory)
+        if real is None:
+            real = self._real_dirs[directory] = os.path.realpath(directory)
+        return real
+
+    def resolve(self, root: Path, relative: str) -> str | None:
+        """The real path of ``root/relative`` if it exists and stays inside ``root``."""
+        self._expire()
+        key = (os.fspath(root), relative)
+        if key in self._resolved:
+            return self._resolved[key]
+        found = self._resolve(key[0], relative)
+        self._resolved[key] = found
+        return found
+
+    def _resolve(self, root: str, relative: str) -> str | None:
+        if not relative or "\x00" in relative or os.path.isabs(relative):
+            return None
+        normal = posixpath.normpath(relative.replace("\\", "/"))
+        if normal in (".", "..") or normal.startswith("../") or normal.startswith("/"):
+            return None
+        real_root = self._real_dir(root)
+        head, name = posixpath.split(normal)
+        try:
+            parent = self._real_dir(os.path.join(root, head)) if head else real_root
+            candidate = os.path.join(parent, name)
+            if os.path.islink(candidate):
+                candidate = os.path.realpath(candidate)
+            elif not os.path.lexists(candidate):
+                return None
+        except (OSError, ValueError):
+            return None
+        inside = candidate.startswith(real_root + os.sep)
+        return candidate if inside and os.path.exists(candidate) else None
 
     def exists(self, root: Path, relative: str) -> bool:
-        path = contained(root, relative)
-        return path is not None and path.exists()
+        return self.resolve(root, relative) is not None
 
     def hash(self, root: Path, relative: str) -> str | None:
         """SkillMeat's content hash of ``root/relative``; None if absent, unreadable or outside."""
-        path = contained(root, relative)
-        if path is None or not path.exists():
+        path = self.resolve(root, relative)
+        if path is None:
             return None
+        if path in self._checked:
+            return self._checked[path]
         try:
             fingerprint = tree_fingerprint(path)
             cached = self._hashes.get(path)
-            if cached is not None and cached[0] == fingerprint:
-                return cached[1]
-            digest = content_hash(path)
-        except OSError:
-            return None
+            digest = cached[1] if cached is not None and cached[0] == fingerprint else content_hash(
+                Path(path)
+            )
+        except (OSError, ValueError):
+            digest, fingerprint = None, ""
         self._hashes[path] = (fingerprint, digest)
+        self._checked[path] = digest
         return digest
 
     def forget(self, path: Path | None = None) -> None:
-        """Drop memoised hashes (all, or those at or under ``path``)."""
+        """Start a new window: everything is looked at again (hashes only if ``path``, or
+        anything under it, changed)."""
+        self._stamp = time.monotonic()
+        self.generation += 1
+        self._real_dirs.clear()
+        self._resolved.clear()
+        self._checked.clear()
         if path is None:
             self._hashes.clear()
             return
-        for known in [p for p in self._hashes if p == path or path in p.parents]:
+        prefix = os.path.realpath(path)
+        for known in [p for p in self._hashes if p == prefix or p.startswith(prefix + os.sep)]:
             del self._hashes[known]
+
+
+#: Files larger than this are reported, not read: no deployment file comes near it.
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+def read_text(path: Path) -> str:
+    """A deployment file's text: UTF-8 (a BOM is dropped); undecodable bytes become U+FFFD so the
+    parser can point at them instead of the whole file being refused."""
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise ValueError(f"{size} bytes is too large for a deployment file")
+    data = path.read_bytes()
+    return data.decode("utf-8-sig", errors="replace")
 
 
 def is_deployment_file(path: Path) -> bool:

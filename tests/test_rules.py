@@ -95,6 +95,7 @@ def test_sm104_plan_file(tmp_path: Path) -> None:
     alone = only("deployed = []\n", "SM104", context)
     assert alone.severity is Severity.INFORMATION
     (claude / ".skillmeat-deployed.toml").write_text("deployed = []\n")
+    context.disk.forget()  # what the server does when the editor reports a new file
     both = only("deployed = []\n", "SM104", context)
     assert both.severity is Severity.WARNING
     assert both.related[0].path == claude / ".skillmeat-deployed.toml"
@@ -289,8 +290,11 @@ def test_drift_states(world: dict[str, Path], tmp_path: Path) -> None:
     context = env_context(world)
     deployed = world["project"] / ".claude" / "commands" / "review.md"
     collection_copy = world["home"] / "collections" / "default" / "commands" / "review.md"
+    assert codes(record(content_hash=original), context) == []
 
     deployed.write_text("# Review, edited here\n")
+    assert codes(record(content_hash=original), context) == []  # the probe trusts what it saw
+    context.disk.forget(deployed)  # until told the file changed, as the server is by the editor
     assert "SM140" in codes(record(content_hash=original), context)
 
     deployed.write_text("# Review\n")
@@ -299,6 +303,7 @@ def test_drift_states(world: dict[str, Path], tmp_path: Path) -> None:
     assert "SM141" in codes(record(content_hash=original), context)
 
     deployed.write_text("# Review, edited here\n")
+    context.disk.forget()
     found = only(record(content_hash=original), "SM142", context)
     assert found.severity is Severity.WARNING
 

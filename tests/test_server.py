@@ -30,6 +30,8 @@ from lsprotocol import types as t
 from pygls.exceptions import JsonRpcException, JsonRpcMethodNotFound
 from pytest_lsp import LanguageClient
 
+from skillmeat_ls.state import DISK_FRESHNESS_S
+
 DEPLOYED = ".skillmeat-deployed.toml"
 
 
@@ -190,7 +192,9 @@ async def test_drift_codes_follow_the_disk(client: LanguageClient, world: World)
         t.FileEvent(uri=collection_copy.as_uri(), type=t.FileChangeType.Changed)]))
     assert "SM142" in await diagnosed(client, path, "SM142")
     (project / ".claude" / "agents" / "helper.md").write_text("# Helper\n")
-    opened.change(opened.text + "\n")  # typing re-checks the disk too
+    # with no file event, typing sees the disk again once the freshness window has passed
+    await asyncio.sleep(DISK_FRESHNESS_S + 0.3)
+    opened.change(opened.text + "\n")
     assert "SM141" in await diagnosed(client, path, "SM141")
 
 
