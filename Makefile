@@ -40,3 +40,26 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) examples/.cache build dist *.egg-info
+
+# --- VS Code extension (vscode-extension/) ---------------------------------------------------------
+EXT       := vscode-extension
+EXT_STAMP := $(EXT)/node_modules/.installed
+
+.PHONY: extension test-extension test-e2e
+
+$(EXT_STAMP): $(EXT)/package.json $(EXT)/package-lock.json
+	cd $(EXT) && npm ci --no-audit --no-fund
+	touch $@
+
+# Builds vscode-extension/skillmeat-ls-<version>.vsix (bundles the server, pure Python).
+extension: $(EXT_STAMP) $(STAMP)
+	cd $(EXT) && npm run build && SKILLMEAT_BUNDLE_PYTHON=$(CURDIR)/$(BIN)/python npm run package
+
+# Type check, unit tests, package, and a check of what the .vsix holds.
+test-extension: $(EXT_STAMP) $(STAMP)
+	cd $(EXT) && npm run typecheck && npm test
+	cd $(EXT) && SKILLMEAT_BUNDLE_PYTHON=$(CURDIR)/$(BIN)/python npm run package && npm run check-vsix
+
+# The .vsix in a real VS Code (code-server + headless Chromium); installs what is missing.
+test-e2e: extension
+	cd $(EXT) && npm run test:e2e

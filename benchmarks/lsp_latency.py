@@ -252,6 +252,7 @@ async def workspace_scale(projects: int, records: int) -> tuple[float, float]:
         root = Path(tmp)
         files = [build_fixture(root, records, f"p{i:04d}", with_home=i == 0)
                  for i in range(projects)]
+        os.sync()  # let the kernel write the fixture out before anything is timed
         options = {"home": str(root / "home"), "cachePath": str(root / "cache.db")}
         command = [sys.executable, "-m", "skillmeat_ls", "--stdio"]
         client, _ = await spawn(command, root / "workspace", options)
@@ -294,6 +295,7 @@ async def main_async(args: argparse.Namespace) -> None:
     for size in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             path = build_fixture(Path(tmp), size)
+            os.sync()
             options = {"home": str(Path(tmp) / "home"), "cachePath": str(Path(tmp) / "cache.db")}
             for name, command in servers:
                 rows.append(await measure(name, command, path, size, args.edits,

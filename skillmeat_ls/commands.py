@@ -135,9 +135,8 @@ class Commands:
         return (from_fs_path(str(path)) or "") in self.ls.workspace.text_documents
 
     async def _after_change(self, project: Path) -> None:
-        """Forget what is cached about ``project``'s files and analyse them again."""
-        await self.ls.work(self.ls.state.disk.forget, project / ".claude")
-        await self.ls.analyze_everything()
+        """Analyse ``project``'s deployment files again, from what is now on disk."""
+        await self.ls.analyze_project(project)
 
     # --- commands -----------------------------------------------------------------------------
 
@@ -157,7 +156,7 @@ class Commands:
             applied = await self._apply_to_open(path, migrated, "Migrate to unified schema")
             return {"applied": applied, "path": str(path)}
         backup = await self.ls.work(lambda: atomic_write(path, migrated, backup=True))
-        await self.ls.analyze_everything()
+        await self.ls.analyze_project(path.parent.parent)
         return {"applied": True, "path": str(path), "backup": str(backup) if backup else None}
 
     async def deploy(self, *args: Any) -> dict[str, Any]:

@@ -501,9 +501,17 @@ class Record(PlacedChunk):
         return data.get(key) if data is not None else None
 
     def text(self, unified_key: str) -> str | None:
-        """A string field by its unified meaning; None when absent or not a string."""
-        value = self.raw(self.meaning(unified_key))
-        return value if isinstance(value, str) else None
+        """A string field by its unified meaning; None when absent or not a string.
+
+        Memoised on the chunk: the rules ask for the same few fields many times."""
+        memo = self.chunk.memo
+        key = (self.schema, unified_key)
+        try:
+            return memo[key]  # type: ignore[no-any-return]
+        except KeyError:
+            value = self.raw(self.meaning(unified_key))
+            found = memo[key] = value if isinstance(value, str) else None
+            return found
 
     @property
     def name(self) -> str | None:

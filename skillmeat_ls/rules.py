@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import IntEnum
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -324,6 +325,7 @@ _TYPE_OF_FOLDER = {folder: t for t, (folder, _) in TYPE_LAYOUT.items() if t != "
 _WINDOWS_ABSOLUTE = re.compile(r"^[A-Za-z]:[\\/]|^[\\/]{2}")
 
 
+@lru_cache(maxsize=1 << 16)
 def path_escapes(path: str) -> bool:
     """True if ``path`` is absolute or leaves the directory it is relative to."""
     if "\x00" in path or path.startswith(("/", "\\")) or _WINDOWS_ABSOLUTE.match(path):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,7 +31,15 @@ from skillmeat_ls.actions import KINDS, Action, ActionContext, code_actions
 from skillmeat_ls.commands import CommandError, Commands
 from skillmeat_ls.document import UTF16, Document
 from skillmeat_ls.navigation import code_lenses, completions, definitions, hover, symbols
-from skillmeat_ls.rules import Diagnostic, Related
+from skillmeat_ls.rules import Diagnostic
+from skillmeat_ls.scan import (
+    MIN_FILES_FOR_WORKERS,
+    PlacedDiagnostic,
+    analyze_batch,
+    place,
+    worker_pool,
+)
+from skillmeat_ls.schema import CLAUDE_DIR, DEPLOYMENT_FILE_NAMES
 from skillmeat_ls.state import Analysis, ServerState, Settings
 from skillmeat_ls.workspace import is_deployment_file
 
@@ -41,6 +49,8 @@ T = TypeVar("T")
 SOURCE = "skillmeat"
 STATUS_NOTIFICATION = "skillmeat/status"
 REFRESH_DELAY_S = 0.2
+WORKER_BATCH = 32  # closed files per task when the workspace scan uses worker processes
+ANALYSIS_BATCH = 64  # closed files analysed per trip to the worker thread
 WATCHER_ID = "skillmeat-watchers"
 REQUEST_FAILED = -32803  # LSP's RequestFailed error code
 
@@ -54,8 +64,9 @@ class SkillMeatProtocol(LanguageServerProtocol):
             return super().structure_message(data)
         except JsonRpcException:
             if "id" in data and "method" in data:
-                error = lsp.ResponseError(JsonRpcInvalidParams.CODE,
-                                          f"invalid params for {data['method']}")
+                error = lsp.ResponseError(
+                    JsonRpcInvalidParams.CODE, f"invalid params for {data['method']}"
+                )
                 self._send_response(data["id"], error=error)
             raise
 
@@ -102,11 +113,26 @@ class SkillMeatServer(LanguageServer):
     def to_offset(self, doc: Document, position: lsp.Position) -> int:
         return doc.offset_at(position.line, position.character, self.encoding)
 
-    def to_diagnostic(self, doc: Document, path: Path, diagnostic: Diagnostic) -> lsp.Diagnostic:
+    def to_diagnostics(
+        self, doc: Document, path: Path, diagnostics: Sequence[Diagnostic]
+    ) -> list[lsp.Diagnostic]:
+        return self.placed_to_lsp(path, place(doc, diagnostics, self.encoding))
+
+    def placed_to_lsp(self, path: Path, placed: Iterable[PlacedDiagnostic]) -> list[lsp.Diagnostic]:
         uri = from_fs_path(str(path)) or ""
-        related = [self._related(doc, uri, item) for item in diagnostic.related]
+        return [self._lsp_diagnostic(uri, item) for item in placed]
+
+    def _lsp_diagnostic(self, uri: str, item: PlacedDiagnostic) -> lsp.Diagnostic:
+        diagnostic = item.diagnostic
+        related = []
+        for info, span in zip(diagnostic.related, item.related, strict=True):
+            if info.path is not None or span is None:
+                target = lsp.Location(from_fs_path(str(info.path)) or "", _zero_range())
+            else:
+                target = lsp.Location(uri, _range(*span))
+            related.append(lsp.DiagnosticRelatedInformation(target, info.message))
         return lsp.Diagnostic(
-            range=self.to_range(doc, diagnostic.span),
+            range=_range(item.start, item.end),
             message=diagnostic.message,
             severity=lsp.DiagnosticSeverity(int(diagnostic.severity)),
             code=diagnostic.code,
@@ -114,13 +140,6 @@ class SkillMeatServer(LanguageServer):
             related_information=related or None,
             data=diagnostic.data,
         )
-
-    def _related(self, doc: Document, uri: str, item: Related) -> lsp.DiagnosticRelatedInformation:
-        if item.path is not None:
-            target = lsp.Location(from_fs_path(str(item.path)) or "", _zero_range())
-        else:
-            target = lsp.Location(uri, self.to_range(doc, item.span or (0, 0)))
-        return lsp.DiagnosticRelatedInformation(target, item.message)
 
     # --- documents ---------------------------------------------------------------------------
 
@@ -159,34 +178,80 @@ class SkillMeatServer(LanguageServer):
             self._running.discard(uri)
 
     def publish(self, analysis: Analysis) -> None:
-        if self.pull:
-            return
-        uri = from_fs_path(str(analysis.path)) or ""
-        diagnostics = [
-            self.to_diagnostic(analysis.document, analysis.path, d) for d in analysis.diagnostics
-        ]
+        if not self.pull:
+            diagnostics = self.to_diagnostics(
+                analysis.document, analysis.path, analysis.diagnostics
+            )
+            self.send_diagnostics(analysis.path, diagnostics, analysis.version)
+
+    def send_diagnostics(
+        self, path: Path, diagnostics: list[lsp.Diagnostic], version: int | None = None
+    ) -> None:
         self.text_document_publish_diagnostics(
-            lsp.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=analysis.version)
+            lsp.PublishDiagnosticsParams(
+                uri=from_fs_path(str(path)) or "", diagnostics=diagnostics, version=version
+            )
         )
 
     async def analyze_everything(self) -> None:
-        """Analyse every deployment file of the workspace, open or not, and publish or refresh."""
+        """Analyse every deployment file of the workspace, open or not; publish (push clients)
+        or ask the client to pull again (pull clients pull what they want to show)."""
         folders = [p for p in (uri_path(f.uri) for f in self.workspace.folders.values()) if p]
         if not folders and self.workspace.root_path:
             folders = [Path(self.workspace.root_path)]
         files = await self.work(self.state.scan, folders)
         self._workspace_files = set(files)
         open_texts = self.open_texts()
-        for path in files:
+        await self.work(self.state.forget_except, self._workspace_files | set(open_texts))
+        for path in open_texts:
+            await self.analyze_open(from_fs_path(str(path)) or "")
+        if not self.pull:
+            await self.analyze_closed([path for path in files if path not in open_texts])
+        self.request_refresh()
+
+    async def analyze_closed(self, paths: list[Path]) -> None:
+        """Analyse files that are not open and publish their diagnostics; many files are
+        spread over worker processes (see :mod:`skillmeat_ls.scan`)."""
+        if len(paths) < MIN_FILES_FOR_WORKERS:
+            for start in range(0, len(paths), ANALYSIS_BATCH):
+                for analysis in await self.work(
+                    self.state.analyze_files, paths[start : start + ANALYSIS_BATCH]
+                ):
+                    self.publish(analysis)
+            return
+        loop = asyncio.get_running_loop()
+        pool = worker_pool(self.state.index, self.state.settings.rules, self.encoding)
+        try:
+            batches = [paths[i : i + WORKER_BATCH] for i in range(0, len(paths), WORKER_BATCH)]
+            futures = [
+                asyncio.wrap_future(pool.submit(analyze_batch, b), loop=loop) for b in batches
+            ]
+            for done in asyncio.as_completed(futures):
+                for result in await done:
+                    self.send_diagnostics(
+                        result.path, self.placed_to_lsp(result.path, result.diagnostics)
+                    )
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    async def analyze_project(self, project: Path) -> None:
+        """Analyse again the deployment files of one project (after its files changed)."""
+        claude = project / CLAUDE_DIR
+        await self.work(self.state.disk.forget, claude)
+        open_texts = self.open_texts()
+        for name in DEPLOYMENT_FILE_NAMES:
+            path = claude / name
             if path in open_texts:
-                continue
-            analysis = await self.work(self.state.analyze_on_disk, path)
-            if analysis is not None:
-                self.publish(analysis)
-        results = await self.work(self.state.reanalyze_all, open_texts)
-        for analysis in results:
-            if analysis.path in open_texts:
-                self.publish(analysis)
+                await self.analyze_open(from_fs_path(str(path)) or "")
+            elif path in self._workspace_files or path.exists():
+                analysis = await self.work(self.state.analyze_on_disk, path)
+                if analysis is not None:
+                    self._workspace_files.add(path)
+                    self.publish(analysis)
+                elif path in self._workspace_files:
+                    self._workspace_files.discard(path)
+                    if not self.pull:
+                        self.send_diagnostics(path, [])
         self.request_refresh()
 
     def request_refresh(self) -> None:
@@ -319,6 +384,10 @@ def _zero_range() -> lsp.Range:
     return lsp.Range(lsp.Position(0, 0), lsp.Position(0, 0))
 
 
+def _range(start: tuple[int, int], end: tuple[int, int]) -> lsp.Range:
+    return lsp.Range(lsp.Position(*start), lsp.Position(*end))
+
+
 def uri_path(uri: str) -> Path | None:
     """The file-system path of a ``file:`` URI; None for any other scheme."""
     if not uri.startswith("file:"):
@@ -430,7 +499,7 @@ async def document_diagnostic(
         return lsp.RelatedFullDocumentDiagnosticReport(items=[])
     if params.previous_result_id == analysis.result_id:
         return lsp.RelatedUnchangedDocumentDiagnosticReport(result_id=analysis.result_id)
-    items = [ls.to_diagnostic(analysis.document, analysis.path, d) for d in analysis.diagnostics]
+    items = ls.to_diagnostics(analysis.document, analysis.path, analysis.diagnostics)
     return lsp.RelatedFullDocumentDiagnosticReport(items=items, result_id=analysis.result_id)
 
 
@@ -453,7 +522,7 @@ async def workspace_diagnostic(
                 )
             )
             continue
-        items = [ls.to_diagnostic(analysis.document, path, d) for d in analysis.diagnostics]
+        items = ls.to_diagnostics(analysis.document, path, analysis.diagnostics)
         reports.append(
             lsp.WorkspaceFullDocumentDiagnosticReport(
                 uri=uri, version=analysis.version, items=items, result_id=analysis.result_id
@@ -466,17 +535,24 @@ async def workspace_diagnostic(
 async def did_change_watched_files(
     ls: SkillMeatServer, params: lsp.DidChangeWatchedFilesParams
 ) -> None:
+    """A collection changed: re-index and re-analyse everything. A project's file changed
+    (its deployment file, or a deployed copy): re-analyse that project's deployment files."""
     paths = [p for p in (uri_path(change.uri) for change in params.changes) if p is not None]
     collections = ls.state.settings.home / "collections"
     if any(collections in p.parents for p in paths):
         await ls.work(ls.state.reload_collections)
-    for path in paths:
-        await ls.work(ls.state.disk.forget, path)
-        if is_deployment_file(path):
-            ls._workspace_files.add(path)
-            if path not in ls.open_texts():
-                await ls.work(ls.state.forget, path)
-    await ls.analyze_everything()
+        await ls.analyze_everything()
+        return
+    projects = {claude.parent for claude in (_claude_dir_of(p) for p in paths) if claude}
+    for project in sorted(projects):
+        await ls.analyze_project(project)
+
+
+def _claude_dir_of(path: Path) -> Path | None:
+    for parent in (path, *path.parents):
+        if parent.name == CLAUDE_DIR:
+            return parent
+    return None
 
 
 # --- code actions and commands --------------------------------------------------------------------
@@ -484,7 +560,7 @@ async def did_change_watched_files(
 
 def _action(ls: SkillMeatServer, analysis: Analysis, uri: str, action: Action) -> lsp.CodeAction:
     doc = analysis.document
-    diagnostics = [ls.to_diagnostic(doc, analysis.path, d) for d in action.diagnostics] or None
+    diagnostics = ls.to_diagnostics(doc, analysis.path, action.diagnostics) or None
     edit = None
     if action.rename_to is not None:
         edit = lsp.WorkspaceEdit(

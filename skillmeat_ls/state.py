@@ -209,9 +209,6 @@ class ServerState:
     def forget(self, path: Path) -> None:
         self._files.pop(path, None)
 
-    def known_files(self) -> list[Path]:
-        return list(self._files)
-
     def scan(self, folders: Iterable[Path]) -> list[Path]:
         """Every deployment file under the workspace folders."""
         return [
@@ -220,13 +217,11 @@ class ServerState:
             if is_deployment_file(p)
         ]
 
-    def reanalyze_all(self, open_texts: Mapping[Path, tuple[str, int | None]]) -> list[Analysis]:
-        """Analyse every known file again (after the collections or settings changed)."""
-        results = []
-        for path in self.known_files():
-            if path in open_texts:
-                text, version = open_texts[path]
-                results.append(self.analyze(path, text, version))
-            elif (analysis := self.analyze_on_disk(path)) is not None:
-                results.append(analysis)
-        return results
+    def analyze_files(self, paths: Iterable[Path]) -> list[Analysis]:
+        """Analyse files as they are on disk (those that can be read)."""
+        return [a for a in (self.analyze_on_disk(path) for path in paths) if a is not None]
+
+    def forget_except(self, keep: set[Path]) -> None:
+        """Drop the analyses of files that are neither in the workspace nor open."""
+        for path in [p for p in self._files if p not in keep]:
+            del self._files[path]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import stat
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -103,14 +104,13 @@ class DiskProbe:
         try:
             parent = self._real_dir(os.path.join(root, head)) if head else real_root
             candidate = os.path.join(parent, name)
-            if os.path.islink(candidate):
+            if stat.S_ISLNK(os.lstat(candidate).st_mode):
                 candidate = os.path.realpath(candidate)
-            elif not os.path.lexists(candidate):
-                return None
+                if not os.path.exists(candidate):
+                    return None  # a broken link
         except (OSError, ValueError):
-            return None
-        inside = candidate.startswith(real_root + os.sep)
-        return candidate if inside and os.path.exists(candidate) else None
+            return None  # missing, or not a directory on the way
+        return candidate if candidate.startswith(real_root + os.sep) else None
 
     def exists(self, root: Path, relative: str) -> bool:
         return self.resolve(root, relative) is not None
@@ -175,10 +175,11 @@ def find_deployment_files(roots: Iterable[Path]) -> Iterator[Path]:
             yield root
             continue
         for directory, dirs, files in os.walk(root):
-            dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS or d == CLAUDE_DIR)
             here = Path(directory)
             if here.name != CLAUDE_DIR:
+                dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
                 continue
+            dirs[:] = []  # deployment files sit directly in .claude/; its artifacts need no walk
             for name in DEPLOYMENT_FILE_NAMES:
                 if name in files:
                     yield here / name

@@ -1,0 +1,98 @@
+"""Analysing many closed files at once, on every core: the workspace scan after start-up.
+
+The server analyses open documents itself (it keeps their parse for the next keystroke); the
+hundreds of deployment files a workspace may hold on disk are analysed here, in worker
+processes that each get the collections index once and return diagnostics with their positions
+already computed, so the server only has to send them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from skillmeat_ls.document import Document, parse_document
+from skillmeat_ls.rules import Analyzer, Context, Diagnostic, RuleSettings
+from skillmeat_ls.workspace import DiskProbe, read_text
+
+if TYPE_CHECKING:
+    from skillmeat_ls.collections import CollectionIndex
+
+Position = tuple[int, int]
+
+#: Below this many files, starting worker processes costs more than it saves.
+MIN_FILES_FOR_WORKERS = 48
+
+
+@dataclass(frozen=True)
+class PlacedDiagnostic:
+    diagnostic: Diagnostic
+    start: Position
+    end: Position
+    related: tuple[tuple[Position, Position] | None, ...]
+
+
+@dataclass(frozen=True)
+class FileDiagnostics:
+    path: Path
+    diagnostics: tuple[PlacedDiagnostic, ...]
+
+
+def place(
+    document: Document, diagnostics: Sequence[Diagnostic], encoding: str
+) -> tuple[PlacedDiagnostic, ...]:
+    """Diagnostics with their spans turned into (line, column) in ``encoding``."""
+
+    def span(value: tuple[int, int]) -> tuple[Position, Position]:
+        return (document.position(value[0], encoding), document.position(value[1], encoding))
+
+    return tuple(
+        PlacedDiagnostic(
+            d,
+            *span(d.span),
+            tuple(span(r.span) if r.span and not r.path else None for r in d.related),
+        )
+        for d in diagnostics
+    )
+
+
+_worker: tuple[CollectionIndex | None, RuleSettings, str] | None = None
+
+
+def _start_worker(index: CollectionIndex | None, rules: RuleSettings, encoding: str) -> None:
+    global _worker
+    _worker = (index, rules, encoding)
+
+
+def analyze_batch(paths: Sequence[Path]) -> list[FileDiagnostics]:
+    """In a worker: analyse each file as it is on disk (unreadable files are left out)."""
+    assert _worker is not None
+    index, rules, encoding = _worker
+    disk = DiskProbe()
+    results = []
+    for path in paths:
+        try:
+            text = read_text(path)
+        except (OSError, ValueError):
+            continue
+        document = parse_document(text)
+        found = Analyzer(rules).analyze(document, Context(path, index, disk))
+        results.append(FileDiagnostics(path, place(document, found, encoding)))
+    return results
+
+
+def worker_pool(
+    index: CollectionIndex | None, rules: RuleSettings, encoding: str
+) -> ProcessPoolExecutor:
+    """Worker processes (one per core), each holding ``index`` and the rule settings."""
+    return ProcessPoolExecutor(
+        max_workers=max(1, min(os.cpu_count() or 1, 8)),
+        mp_context=get_context("spawn"),  # the server has threads: never fork it
+        initializer=_start_worker,
+        initargs=(index, rules, encoding),
+    )

