@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DEMO_HOME  := examples/home
 DEMO_CACHE := examples/.cache/skillmeat-ls.db
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-deps lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,11 +32,25 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check skillmeat_ls tests benchmarks
 
-test: lint
+# Everything: Python tests (incl. end-to-end LSP and headless Neovim), then the extension's
+# type check, unit tests and packaging, then the .vsix in a real VS Code.
+test: lint test-deps
 	$(BIN)/python -m pytest
+	$(MAKE) test-extension
+	$(MAKE) test-e2e
+
+# Debian's neovim for the real-editor test (skipped, with the reason, where it cannot be had).
+test-deps:
+	@command -v nvim >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& (apt-get update -qq && apt-get install -y -qq neovim) >/dev/null 2>&1; } \
+		|| echo "note: neovim could not be installed; the Neovim test will be skipped"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/cache_init.py
+	$(BIN)/python benchmarks/engine.py
+	$(BIN)/python benchmarks/deploy.py
+	$(BIN)/python -m pip install --quiet tombi
+	$(BIN)/python benchmarks/lsp_latency.py
 
 clean:
 	rm -rf $(VENV) examples/.cache build dist *.egg-info

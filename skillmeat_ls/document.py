@@ -549,6 +549,8 @@ class Document:
     records: list[Record]
     problems: list[SyntaxProblem]
     legacy_header: PlacedChunk | None
+    _offsets: list[int] | None = field(default=None, repr=False)  # for position look-ups
+    _lines: list[int] | None = field(default=None, repr=False)
 
     def chunk_cache(self) -> dict[str, Chunk]:
         return {p.chunk.text: p.chunk for p in self.placed}
@@ -578,12 +580,14 @@ class Document:
     # Positions --------------------------------------------------------------------------------
 
     def _locate(self, offset: int) -> PlacedChunk:
-        offsets = [p.offset for p in self.placed]
-        return self.placed[max(bisect_right(offsets, offset) - 1, 0)]
+        if self._offsets is None:
+            self._offsets = [p.offset for p in self.placed]
+        return self.placed[max(bisect_right(self._offsets, offset) - 1, 0)]
 
     def _locate_line(self, line: int) -> PlacedChunk:
-        lines = [p.line for p in self.placed]
-        return self.placed[max(bisect_right(lines, line) - 1, 0)]
+        if self._lines is None:
+            self._lines = [p.line for p in self.placed]
+        return self.placed[max(bisect_right(self._lines, line) - 1, 0)]
 
     def position(self, offset: int, encoding: str = UTF16) -> tuple[int, int]:
         """Zero-based (line, column) of ``offset``, the column counted in ``encoding``'s units

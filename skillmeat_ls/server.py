@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -49,6 +50,7 @@ T = TypeVar("T")
 SOURCE = "skillmeat"
 STATUS_NOTIFICATION = "skillmeat/status"
 REFRESH_DELAY_S = 0.2
+BURST_YIELDS = 3  # event-loop turns to let queued edits arrive before publishing
 WORKER_BATCH = 32  # closed files per task when the workspace scan uses worker processes
 ANALYSIS_BATCH = 64  # closed files analysed per trip to the worker thread
 WATCHER_ID = "skillmeat-watchers"
@@ -168,6 +170,10 @@ class SkillMeatServer(LanguageServer):
                     return None
                 text, version = document.source, document.version
                 analysis = await self.work(self.state.analyze, path, text, version)
+                # Let the edits already received be read before publishing: in a burst of
+                # keystrokes only the last version's diagnostics are worth sending.
+                for _ in range(BURST_YIELDS):
+                    await asyncio.sleep(0)
                 if uri in self._dirty:
                     continue  # a newer version arrived meanwhile: analyse that instead
                 current = self.workspace.text_documents.get(uri)
@@ -746,6 +752,9 @@ async def on_code_lens(ls: SkillMeatServer, params: lsp.CodeLensParams) -> list[
 
 def run(transport: str = "stdio", host: str = "127.0.0.1", port: int = 2087) -> None:
     """Serve until the client exits or closes the connection."""
+    # The engine thread is CPU-bound while it analyses; hand the GIL back to the event loop
+    # more often than the default 5 ms, so reading the next message never waits long.
+    sys.setswitchinterval(0.001)
     try:
         if transport == "tcp":
             server.start_tcp(host, port)

@@ -233,6 +233,19 @@ class OpenFile:
             content_changes=[t.TextDocumentContentChangeWholeDocument(text=text)],
         ))
 
+    def replace_line(self, line: int, text: str) -> None:
+        """Replace one line with an incremental change, as editors send keystrokes."""
+        lines = self.text.splitlines(keepends=True)
+        old = lines[line].rstrip("\n")
+        lines[line] = text + "\n"
+        self.version += 1
+        self.text = "".join(lines)
+        self.client.text_document_did_change(t.DidChangeTextDocumentParams(
+            text_document=t.VersionedTextDocumentIdentifier(uri=self.uri, version=self.version),
+            content_changes=[t.TextDocumentContentChangePartial(
+                range=t.Range(t.Position(line, 0), t.Position(line, len(old))), text=text)],
+        ))
+
     def apply(self, edit: t.WorkspaceEdit) -> None:
         """Apply a server's edit to this document, as an editor does, and send the change."""
         edits: list[t.TextEdit] = []

@@ -509,8 +509,9 @@ async def test_hostile_protocol_input(client: LanguageClient, world: World) -> N
         assert hover is None
     big = "".join(record(f"a{i}", "agent", "default", f"agents/a{i}.md", H) for i in range(2000))
     opened = OpenFile(client, deployment_file(world, "big", big))
+    name_line = big.splitlines().index('artifact_name = "a1000"')
     for i in range(500):
-        opened.change(big.replace('"a1000"', f'"a1000-{i}"', 1))
+        opened.replace_line(name_line, f'artifact_name = "a1000-{i}"')
     line = big.splitlines().index('artifact_name = "a0"')
     hover = await asyncio.wait_for(client.text_document_hover_async(
         t.HoverParams(t.TextDocumentIdentifier(opened.uri), t.Position(line, 2))), timeout=30)
