@@ -131,8 +131,19 @@ class Commands:
         )
         return bool(result and result.applied)
 
-    def _is_open(self, path: Path) -> bool:
-        return (from_fs_path(str(path)) or "") in self.ls.workspace.text_documents
+    async def _refuse_unsaved(self, project: Path) -> None:
+        """Deploy and update rewrite the deployment file on disk: refuse while the editor holds
+        unsaved changes to it, which the rewrite would otherwise overwrite."""
+        engine = _deploy_engine()
+        path = await self.ls.work(engine.deployment_file, project)
+        if path is None:
+            return
+        document = self.ls.workspace.text_documents.get(from_fs_path(str(path)) or "")
+        if document is None:
+            return
+        on_disk = await self.ls.work(read_text, path)
+        if document.source != on_disk:
+            raise CommandError(f"{path} has unsaved changes: save it first")
 
     async def _after_change(self, project: Path) -> None:
         """Analyse ``project``'s deployment files again, from what is now on disk."""
@@ -178,6 +189,7 @@ class Commands:
             if artifacts is None:
                 return _cancelled()
         overwrite = request.get("overwrite") is True
+        await self._refuse_unsaved(project)
         engine = _deploy_engine()
         result = await self.ls.work(
             lambda: engine.deploy(project, collection, artifacts, overwrite=overwrite)
@@ -249,6 +261,7 @@ class Commands:
         if not isinstance(name, str) or not isinstance(artifact_type, str):
             raise CommandError('give the artifact as {"project", "name", "type"}')
         index = await self._index()
+        await self._refuse_unsaved(project)
         force = request.get("force") is True
         if not force:
             states = await self.ls.work(_deploy_engine().status, project, index)

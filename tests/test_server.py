@@ -517,3 +517,20 @@ async def test_hostile_protocol_input(client: LanguageClient, world: World) -> N
         t.HoverParams(t.TextDocumentIdentifier(opened.uri), t.Position(line, 2))), timeout=30)
     assert hover is not None
     await wait_until(lambda: opened.uri in client.diagnostics)
+
+
+async def test_deploy_refuses_while_the_deployment_file_has_unsaved_changes(
+    client: LanguageClient, world: World, editor: Editor
+) -> None:
+    project = world.project("p")
+    path = deployment_file(world, "p", "deployed = []\n")
+    await start(client, world)
+    await wait_ready(editor)
+    opened = OpenFile(client, path)
+    opened.change("deployed = []\n# a note not saved yet\n")
+    with pytest.raises(JsonRpcException, match="unsaved changes"):
+        await execute(client, "skillmeat.deploy", {"project": str(project), "collection": "team",
+                                                   "artifacts": [{"name": "planner",
+                                                                  "type": "agent"}]})
+    assert path.read_text() == "deployed = []\n"
+    assert not (project / ".claude" / "agents").exists()
