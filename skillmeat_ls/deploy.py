@@ -64,7 +64,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -161,7 +161,26 @@ class DeployError(Exception):
 
 
 @dataclass
-class DeployResult:
+class _RequestResult:
+    """What one request did: its items done (under ``DONE``), skipped and failed, and the file."""
+
+    DONE: ClassVar[str] = "deployed"
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    file: Path | None = None
+    dry_run: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            self.DONE: getattr(self, self.DONE),
+            "skipped": self.skipped,
+            "errors": self.errors,
+            "file": str(self.file) if self.file is not None else None,
+        }
+
+
+@dataclass
+class DeployResult(_RequestResult):
     """What a deploy or update request did; ``as_dict()`` is the JSON the server returns.
 
     Items are dicts with at least ``name``, ``type``, ``path`` (``artifact_path``, relative to
@@ -172,18 +191,6 @@ class DeployResult:
     """
 
     deployed: list[dict[str, Any]] = field(default_factory=list)
-    skipped: list[dict[str, Any]] = field(default_factory=list)
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    file: Path | None = None
-    dry_run: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "deployed": self.deployed,
-            "skipped": self.skipped,
-            "errors": self.errors,
-            "file": str(self.file) if self.file is not None else None,
-        }
 
     @property
     def failed(self) -> bool:
@@ -192,23 +199,12 @@ class DeployResult:
 
 
 @dataclass
-class UndeployResult:
+class UndeployResult(_RequestResult):
     """What an undeploy request did: ``removed`` items have ``name``, ``type``, ``path``,
     ``collection``, ``content_hash`` and ``missing`` (the copy was already gone)."""
 
+    DONE: ClassVar[str] = "removed"
     removed: list[dict[str, Any]] = field(default_factory=list)
-    skipped: list[dict[str, Any]] = field(default_factory=list)
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    file: Path | None = None
-    dry_run: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "removed": self.removed,
-            "skipped": self.skipped,
-            "errors": self.errors,
-            "file": str(self.file) if self.file is not None else None,
-        }
 
     @property
     def failed(self) -> bool:

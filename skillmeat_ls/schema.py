@@ -120,17 +120,7 @@ def is_safe_name(name: str) -> bool:
 
 
 #: Optional unified keys SkillMeat writes only when their value is truthy.
-UNIFIED_OMIT_WHEN_FALSY = (
-    "parent_hash",
-    "version_lineage",
-    "last_modified_check",
-    "modification_detected_at",
-    "merge_base_snapshot",
-    "deployment_profile_id",
-    "platform",
-    "profile_root_dir",
-    "artifact_uuid",
-)
+UNIFIED_OMIT_WHEN_FALSY = UNIFIED_KEY_ORDER[UNIFIED_KEY_ORDER.index("local_modifications") + 1 : -1]
 #: Top-level table where migration keeps a legacy ``[deployment]`` header that no record carries
 #: (a header-only legacy file). SkillMeat ignores it on read.
 LEGACY_KEPT_TABLE = "legacy-deployment"
