@@ -94,8 +94,19 @@ function ensureNode24() {
   }
 }
 
+// An npm started by `npm run` inherits npm_* variables from the outer npm, among them
+// npm_config_user_agent naming the outer Node (20): code-server's postinstall reads the Node
+// version from it and refuses. Drop them so the inner npm describes the Node 24 it runs on.
+function withoutNpmVariables(env) {
+  return Object.fromEntries(Object.entries(env).filter(([key]) => !key.toLowerCase().startsWith('npm_')));
+}
+
 function codeServerEnv() {
-  return { ...process.env, PATH: `${path.join(node24Dir, 'bin')}${path.delimiter}${process.env.PATH}`, npm_config_nodedir: node24Dir };
+  return {
+    ...withoutNpmVariables(process.env),
+    PATH: `${path.join(node24Dir, 'bin')}${path.delimiter}${process.env.PATH}`,
+    npm_config_nodedir: node24Dir,
+  };
 }
 
 function codeServer(args, options = {}) {
