@@ -110,14 +110,6 @@ class Collection:
     groups: tuple[Group, ...]  # by position, then manifest order
     mcp_servers: tuple[str, ...] = ()  # names of the ``[[mcp_servers]]`` entries
 
-    @property
-    def manifest_path(self) -> Path:
-        return self.path / MANIFEST_NAME
-
-    @property
-    def lock_path(self) -> Path:
-        return self.path / LOCK_NAME
-
     def find(self, name: str, type: str | None = None) -> list[CollectionArtifact]:
         """Every artifact called ``name`` (of ``type``, if given), in manifest order."""
         if type is not None:

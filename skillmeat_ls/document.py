@@ -32,10 +32,7 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 from skillmeat_ls.schema import (
-    LEGACY_HEADER_KEYS,
-    LEGACY_RECORD_KEYS,
     LEGACY_TO_UNIFIED,
-    UNIFIED_KEY_ORDER,
     conventional_path,
 )
 
@@ -535,8 +532,6 @@ class Record(PlacedChunk):
 
 
 _UNIFIED_TO_LEGACY = {unified: legacy for legacy, unified in LEGACY_TO_UNIFIED.items()}
-UNIFIED_KEYS = frozenset(UNIFIED_KEY_ORDER)
-LEGACY_KEYS = frozenset(LEGACY_RECORD_KEYS)
 _RECORD_SCHEMA = {("deployed",): "unified", ("artifacts",): "legacy"}
 
 
@@ -551,9 +546,6 @@ class Document:
     legacy_header: PlacedChunk | None
     _offsets: list[int] | None = field(default=None, repr=False)  # for position look-ups
     _lines: list[int] | None = field(default=None, repr=False)
-
-    def chunk_cache(self) -> dict[str, Chunk]:
-        return {p.chunk.text: p.chunk for p in self.placed}
 
     @property
     def root(self) -> PlacedChunk | None:
@@ -771,7 +763,9 @@ def derived_path(record: Record) -> str | None:
 
 
 __all__ = [
-    "LEGACY_HEADER_KEYS",
+    "UTF8",
+    "UTF16",
+    "UTF32",
     "Chunk",
     "Document",
     "Entry",

@@ -644,12 +644,7 @@ def rule_collection_reference(
         return
     if collection.find(name, canonical_type(artifact_type)) or collection.find(name, artifact_type):
         return
-    holders = [
-        other
-        for other in index.names()
-        if other != collection_name
-        and (index.get(other).find(name, canonical_type(artifact_type)))  # type: ignore[union-attr]
-    ]
+    holders = index.holding(name, canonical_type(artifact_type))
     other_types = sorted({a.type for a in collection.find(name)})
     hint = ""
     if other_types:
