@@ -72,7 +72,7 @@ def lint_paths(
     notes: list[str] = []
     files = list(dict.fromkeys(find_deployment_files(paths)))
     index = load_index(home, cache_path, notes) if files else None
-    disk = DiskProbe()
+    disk = DiskProbe(one_shot=True)
     reports = [lint_file(path, index, disk, settings) for path in files]
     return LintResult(reports, notes)
 

@@ -61,19 +61,23 @@ def place(
     )
 
 
-_worker: tuple[CollectionIndex | None, RuleSettings, str] | None = None
+_settings: tuple[RuleSettings, str] | None = None
 
 
-def _start_worker(index: CollectionIndex | None, rules: RuleSettings, encoding: str) -> None:
-    global _worker
-    _worker = (index, rules, encoding)
+def _start_worker(rules: RuleSettings, encoding: str) -> None:
+    global _settings
+    _settings = (rules, encoding)
 
 
-def analyze_batch(paths: Sequence[Path]) -> list[FileDiagnostics]:
+def warm_up() -> None:
+    """A task that does nothing: submitting it makes the pool start a worker (and import)."""
+
+
+def analyze_batch(index: CollectionIndex | None, paths: Sequence[Path]) -> list[FileDiagnostics]:
     """In a worker: analyse each file as it is on disk (unreadable files are left out)."""
-    assert _worker is not None
-    index, rules, encoding = _worker
-    disk = DiskProbe()
+    assert _settings is not None
+    rules, encoding = _settings
+    disk = DiskProbe(one_shot=True)
     results = []
     for path in paths:
         try:
@@ -86,13 +90,16 @@ def analyze_batch(paths: Sequence[Path]) -> list[FileDiagnostics]:
     return results
 
 
-def worker_pool(
-    index: CollectionIndex | None, rules: RuleSettings, encoding: str
-) -> ProcessPoolExecutor:
-    """Worker processes (one per core), each holding ``index`` and the rule settings."""
-    return ProcessPoolExecutor(
-        max_workers=max(1, min(os.cpu_count() or 1, 8)),
+def worker_pool(rules: RuleSettings, encoding: str) -> ProcessPoolExecutor:
+    """Worker processes (one per core) with the rule settings; started at once, so that their
+    start-up overlaps the server's own (opening the cache, indexing the collections)."""
+    workers = max(1, min(os.cpu_count() or 1, 8))
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
         mp_context=get_context("spawn"),  # the server has threads: never fork it
         initializer=_start_worker,
-        initargs=(index, rules, encoding),
+        initargs=(rules, encoding),
     )
+    for _ in range(workers):
+        pool.submit(warm_up)
+    return pool

@@ -17,7 +17,7 @@ import logging
 import sys
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -51,7 +51,7 @@ SOURCE = "skillmeat"
 STATUS_NOTIFICATION = "skillmeat/status"
 REFRESH_DELAY_S = 0.2
 BURST_YIELDS = 3  # event-loop turns to let queued edits arrive before publishing
-WORKER_BATCH = 32  # closed files per task when the workspace scan uses worker processes
+WORKER_TASKS = 16  # tasks the workspace scan is cut into when it uses worker processes
 ANALYSIS_BATCH = 64  # closed files analysed per trip to the worker thread
 WATCHER_ID = "skillmeat-watchers"
 REQUEST_FAILED = -32803  # LSP's RequestFailed error code
@@ -94,6 +94,7 @@ class SkillMeatServer(LanguageServer):
         self._workspace_files: set[Path] = set()
         self.options: dict[str, Any] = {}  # the settings as the client last gave them
         self.startup: asyncio.Future[None] | None = None
+        self._pool: ProcessPoolExecutor | None = None  # started early for the first scan
 
     async def work(self, fn: Callable[..., T], *args: Any) -> T:
         """Run engine code on the worker thread."""
@@ -199,13 +200,16 @@ class SkillMeatServer(LanguageServer):
             )
         )
 
-    async def analyze_everything(self) -> None:
-        """Analyse every deployment file of the workspace, open or not; publish (push clients)
-        or ask the client to pull again (pull clients pull what they want to show)."""
+    def workspace_folders(self) -> list[Path]:
         folders = [p for p in (uri_path(f.uri) for f in self.workspace.folders.values()) if p]
         if not folders and self.workspace.root_path:
             folders = [Path(self.workspace.root_path)]
-        files = await self.work(self.state.scan, folders)
+        return folders
+
+    async def analyze_everything(self) -> None:
+        """Analyse every deployment file of the workspace, open or not; publish (push clients)
+        or ask the client to pull again (pull clients pull what they want to show)."""
+        files = await self.work(self.state.scan, self.workspace_folders())
         self._workspace_files = set(files)
         open_texts = self.open_texts()
         await self.work(self.state.forget_except, self._workspace_files | set(open_texts))
@@ -226,11 +230,17 @@ class SkillMeatServer(LanguageServer):
                     self.publish(analysis)
             return
         loop = asyncio.get_running_loop()
-        pool = worker_pool(self.state.index, self.state.settings.rules, self.encoding)
+        pool, self._pool = self._pool, None
+        if pool is None:
+            pool = worker_pool(self.state.settings.rules, self.encoding)
         try:
-            batches = [paths[i : i + WORKER_BATCH] for i in range(0, len(paths), WORKER_BATCH)]
+            index = self.state.index
+            size = max(1, -(-len(paths) // WORKER_TASKS))
             futures = [
-                asyncio.wrap_future(pool.submit(analyze_batch, b), loop=loop) for b in batches
+                asyncio.wrap_future(
+                    pool.submit(analyze_batch, index, paths[i : i + size]), loop=loop
+                )
+                for i in range(0, len(paths), size)
             ]
             for done in asyncio.as_completed(futures):
                 for result in await done:
@@ -286,6 +296,11 @@ class SkillMeatServer(LanguageServer):
     async def start_engine(self) -> None:
         """Migrate the cache and index the collections, reporting progress; then analyse."""
         self.notify_status()
+        if not self.pull and self._pool is None:
+            # a push client gets every workspace file's diagnostics: start the workers now
+            files = await self.work(self.state.scan, self.workspace_folders())
+            if len(files) >= MIN_FILES_FOR_WORKERS:
+                self._pool = worker_pool(self.state.settings.rules, self.encoding)
         token = await self._progress_begin("SkillMeat: opening the cache")
 
         def report(message: str, percent: int) -> None:

@@ -59,8 +59,11 @@ class DiskProbe:
     that directory, so a record costs about one ``lstat`` and one fingerprint ``stat``.
     """
 
-    def __init__(self, freshness: float | None = None) -> None:
+    def __init__(self, freshness: float | None = None, *, one_shot: bool = False) -> None:
         self.freshness = freshness
+        # A one-shot probe (a `check` run, a worker of the workspace scan) never looks twice,
+        # so it skips the stat fingerprints that only serve to reuse a hash later.
+        self._one_shot = one_shot
         self._stamp = time.monotonic()
         self._real_dirs: dict[str, str] = {}
         self._resolved: dict[tuple[str, str], str | None] = {}
@@ -123,11 +126,10 @@ class DiskProbe:
         if path in self._checked:
             return self._checked[path]
         try:
-            fingerprint = tree_fingerprint(path)
+            fingerprint = "" if self._one_shot else tree_fingerprint(path)
             cached = self._hashes.get(path)
-            digest = cached[1] if cached is not None and cached[0] == fingerprint else content_hash(
-                Path(path)
-            )
+            reuse = cached is not None and fingerprint and cached[0] == fingerprint
+            digest = cached[1] if reuse else content_hash(Path(path))
         except (OSError, ValueError):
             digest, fingerprint = None, ""
         self._hashes[path] = (fingerprint, digest)

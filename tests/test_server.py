@@ -534,3 +534,18 @@ async def test_deploy_refuses_while_the_deployment_file_has_unsaved_changes(
                                                                   "type": "agent"}]})
     assert path.read_text() == "deployed = []\n"
     assert not (project / ".claude" / "agents").exists()
+
+
+async def test_a_large_workspace_is_analysed_on_worker_processes(
+    client: LanguageClient, world: World
+) -> None:
+    from skillmeat_ls.scan import MIN_FILES_FOR_WORKERS
+
+    paths = [deployment_file(world, f"p{i:03d}", CASES["SM101"][0] if i % 2 else CASES["SM111"][0])
+             for i in range(MIN_FILES_FOR_WORKERS + 2)]
+    await start(client, world)
+    await wait_until(lambda: all(p.as_uri() in client.diagnostics for p in paths), timeout=60)
+    for i, path in enumerate(paths):
+        assert ("SM101" if i % 2 else "SM111") in codes(client, path)
+    legacy = client.diagnostics[paths[1].as_uri()]
+    assert legacy[0].range.start == t.Position(0, 0)  # positions computed in the workers
