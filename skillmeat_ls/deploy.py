@@ -1164,33 +1164,27 @@ def _status_of(state: _State, record: Record, context: Context) -> RecordStatus:
     assert state.document is not None
     collection = _record_collection(state.document, record)
     path = derived_path(record)
+
+    def unknown(reason: str) -> RecordStatus:
+        return RecordStatus(
+            record.name,
+            record.type,
+            collection,
+            path,
+            "unknown",
+            record.content_hash,
+            None,
+            None,
+            reason,
+        )
+
     try:
         _checked_rel(path)
     except _Refused as exc:  # never read through a path that update and undeploy refuse
-        return RecordStatus(
-            record.name,
-            record.type,
-            collection,
-            path,
-            "unknown",
-            record.content_hash,
-            None,
-            None,
-            exc.message,
-        )
+        return unknown(exc.message)
     drift = drift_state(state.document, record, context)
     if drift is None:
-        return RecordStatus(
-            record.name,
-            record.type,
-            collection,
-            path,
-            "unknown",
-            record.content_hash,
-            None,
-            None,
-            _unknown_reason(record),
-        )
+        return unknown(_unknown_reason(record))
     message = drift.message
     if drift.state == "missing":
         message = f"{CLAUDE_DIR}/{path} does not exist"

@@ -111,11 +111,11 @@ describe('Python version check', () => {
 });
 
 describe('expandVariables', () => {
-  const context = { home: '/home/me', workspaceFolder: '/work/project', env: { VENV: '/venvs/a' } };
+  const context = { home: '/home/me', workspaceFolder: '/srv/project', env: { VENV: '/venvs/a' } };
   it('expands ~, ${userHome}, ${workspaceFolder} and ${env:NAME}', () => {
     assert.equal(expandVariables('~/.skillmeat', context), '/home/me/.skillmeat');
     assert.equal(expandVariables('~', context), '/home/me');
-    assert.equal(expandVariables('${workspaceFolder}/.venv/bin/python', context), '/work/project/.venv/bin/python');
+    assert.equal(expandVariables('${workspaceFolder}/.venv/bin/python', context), '/srv/project/.venv/bin/python');
     assert.equal(expandVariables('${userHome}/x', context), '/home/me/x');
     assert.equal(expandVariables('${env:VENV}/bin/python', context), '/venvs/a/bin/python');
     assert.equal(expandVariables('/a/~b', context), '/a/~b');
