@@ -8,6 +8,7 @@ This is protocol glue, like :mod:`skillmeat_ls.server`: it asks the user through
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ALL_ARTIFACTS = "All"
+EDITOR_TIMEOUT_S = 120.0  # how long deploy waits for the editor to answer workspace/applyEdit
 
 
 class CommandError(Exception):
@@ -131,19 +133,30 @@ class Commands:
         )
         return bool(result and result.applied)
 
-    async def _refuse_unsaved(self, project: Path) -> None:
-        """Deploy and update rewrite the deployment file on disk: refuse while the editor holds
-        unsaved changes to it, which the rewrite would otherwise overwrite."""
-        engine = _deploy_engine()
-        path = await self.ls.work(engine.deployment_file, project)
+    async def _record_writer(self, project: Path) -> Callable[[Path, str], None] | None:
+        """How deploy and update write the deployment file: through the editor when it is open
+        there (``workspace/applyEdit``; a declined edit rolls the copies back), else on disk.
+        Refused while the editor holds unsaved changes to it: the new text is built from the
+        file on disk and would drop them."""
+        path = await self.ls.work(_deploy_engine().deployment_file, project)
         if path is None:
-            return
+            return None
         document = self.ls.workspace.text_documents.get(from_fs_path(str(path)) or "")
         if document is None:
-            return
+            return None
         on_disk = await self.ls.work(read_text, path)
         if document.source != on_disk:
             raise CommandError(f"{path} has unsaved changes: save it first")
+        loop = asyncio.get_running_loop()
+
+        def through_editor(_target: Path, text: str) -> None:  # runs on the engine thread
+            applied = asyncio.run_coroutine_threadsafe(
+                self._apply_to_open(path, text, "SkillMeat: record the deployment"), loop
+            ).result(timeout=EDITOR_TIMEOUT_S)
+            if not applied:
+                raise RuntimeError("the editor declined the edit to the deployment file")
+
+        return through_editor
 
     async def _after_change(self, project: Path) -> None:
         """Analyse ``project``'s deployment files again, from what is now on disk."""
@@ -189,10 +202,12 @@ class Commands:
             if artifacts is None:
                 return _cancelled()
         overwrite = request.get("overwrite") is True
-        await self._refuse_unsaved(project)
+        writer = await self._record_writer(project)
         engine = _deploy_engine()
         result = await self.ls.work(
-            lambda: engine.deploy(project, collection, artifacts, overwrite=overwrite)
+            lambda: engine.deploy(
+                project, collection, artifacts, overwrite=overwrite, record_writer=writer
+            )
         )
         await self._after_change(project)
         return result.as_dict()
@@ -261,7 +276,7 @@ class Commands:
         if not isinstance(name, str) or not isinstance(artifact_type, str):
             raise CommandError('give the artifact as {"project", "name", "type"}')
         index = await self._index()
-        await self._refuse_unsaved(project)
+        writer = await self._record_writer(project)
         force = request.get("force") is True
         if not force:
             states = await self.ls.work(_deploy_engine().status, project, index)
@@ -284,7 +299,9 @@ class Commands:
                     return _cancelled()
                 force = True
         result = await self.ls.work(
-            lambda: _deploy_engine().update(project, index, name, artifact_type, force=force)
+            lambda: _deploy_engine().update(
+                project, index, name, artifact_type, force=force, record_writer=writer
+            )
         )
         await self._after_change(project)
         return result.as_dict()

@@ -60,7 +60,7 @@ import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -150,6 +150,7 @@ def _copy_file(source: str, destination: Path, hasher: Any) -> None:
 _copy_stat = shutil.copystat
 
 Identity = tuple[str, str]
+RecordWriter = Callable[[Path, str], object]
 
 
 class DeployError(Exception):
@@ -304,6 +305,9 @@ class _State:
     by_identity: dict[Identity, dict[str, Any]] = field(default_factory=dict)
     by_path: dict[str, Identity] = field(default_factory=dict)
     real_paths: dict[Path, str] = field(default_factory=dict)  # folders, once per request
+    #: How the new deployment file text is written: atomically on disk, unless the caller
+    #: (the language server, for a file open in the editor) hands it to the editor instead.
+    writer: RecordWriter | None = None
 
     def real_root_of(self, collection: Collection) -> str:
         """The real path of a collection's folder."""
@@ -351,7 +355,7 @@ def _inside(real: str, root: str) -> bool:
     return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def _load(project: Path | str) -> _State:
+def _load(project: Path | str, writer: RecordWriter | None = None) -> _State:
     shown_root = Path(project).absolute()
     if not shown_root.is_dir():
         raise DeployError(f"no such project directory: {project}")
@@ -369,6 +373,8 @@ def _load(project: Path | str) -> _State:
     file = _choose_file(claude)
     shown_file = shown_root / CLAUDE_DIR / file.name
     state = _State(shown_root, claude, file, shown_file, False, None, None, None, None, None)
+    if writer is not None:
+        state.writer = writer
     if not os.path.lexists(file):
         return state
     real = os.path.realpath(file)
@@ -820,7 +826,7 @@ def _write_file(state: _State, text: str) -> None:
         current = None
     if current != state.original:
         raise RuntimeError(f"{state.file_label} was changed by another program meanwhile")
-    atomic_write(state.file, text)
+    (state.writer or atomic_write)(state.file, text)
 
 
 def _deployed_record(item: _Item, deployed_at: str) -> dict[str, Any]:
@@ -987,11 +993,14 @@ def deploy(
     overwrite: bool = False,
     dry_run: bool = False,
     now: datetime | None = None,
+    record_writer: RecordWriter | None = None,
 ) -> DeployResult:
     """Copy ``artifacts`` ((name, type) pairs) of ``collection`` into ``<project>/.claude/`` and
     record them; all or nothing (see the module doc). ``dry_run`` reports the same and writes
-    nothing. Raises :class:`DeployError` when the project or its deployment file is unusable."""
-    state = _load(project)
+    nothing. ``record_writer`` replaces the atomic write of the deployment file; if it raises,
+    the copies are rolled back. Raises :class:`DeployError` when the project or its deployment
+    file is unusable."""
+    state = _load(project, record_writer)
     result = DeployResult(file=state.shown_file if state.exists else None, dry_run=dry_run)
     planned: list[_Item] = []
     for name, artifact_type in _unique(artifacts):
@@ -1240,12 +1249,19 @@ def update(
     force: bool = False,
     dry_run: bool = False,
     now: datetime | None = None,
+    record_writer: RecordWriter | None = None,
 ) -> DeployResult:
     """Re-deploy the recorded ``(name, type)`` from its own collection (``from_collection``), at
     its recorded path. Local changes (modified, conflict, or an unjudgeable record) are kept
     unless ``force``; an in-sync record is skipped as already up to date."""
     return update_many(
-        project, index, [(name, artifact_type)], force=force, dry_run=dry_run, now=now
+        project,
+        index,
+        [(name, artifact_type)],
+        force=force,
+        dry_run=dry_run,
+        now=now,
+        record_writer=record_writer,
     )
 
 
@@ -1257,9 +1273,10 @@ def update_many(
     force: bool = False,
     dry_run: bool = False,
     now: datetime | None = None,
+    record_writer: RecordWriter | None = None,
 ) -> DeployResult:
     """:func:`update` for several records as one all-or-nothing request."""
-    state = _load(project)
+    state = _load(project, record_writer)
     result = DeployResult(file=state.shown_file if state.exists else None, dry_run=dry_run)
     context = _context(state, index)
     documented = _document_records(state)

@@ -549,3 +549,28 @@ async def test_a_large_workspace_is_analysed_on_worker_processes(
         assert ("SM101" if i % 2 else "SM111") in codes(client, path)
     legacy = client.diagnostics[paths[1].as_uri()]
     assert legacy[0].range.start == t.Position(0, 0)  # positions computed in the workers
+
+
+async def test_deploy_into_an_open_file_goes_through_the_editor(
+    client: LanguageClient, world: World, editor: Editor
+) -> None:
+    project = world.project("p")
+    path = deployment_file(world, "p", "deployed = []\n")
+    await start(client, world)
+    await wait_ready(editor)
+    opened = OpenFile(client, path)
+    request = {"project": str(project), "collection": "team",
+               "artifacts": [{"name": "planner", "type": "agent"}]}
+    editor.apply_edits = False  # declined: the copies are rolled back, nothing changes on disk
+    declined = await execute(client, "skillmeat.deploy", request)
+    assert declined["errors"] and not declined["deployed"]
+    assert not (project / ".claude" / "agents" / "planner.md").exists()
+    assert path.read_text() == "deployed = []\n"
+    editor.apply_edits = True
+    accepted = await execute(client, "skillmeat.deploy", request)
+    assert [d["name"] for d in accepted["deployed"]] == ["planner"]
+    assert (project / ".claude" / "agents" / "planner.md").read_text() == "# Planner\n"
+    assert path.read_text() == "deployed = []\n"  # the buffer holds the record until saved
+    opened.apply(editor.edits[-1])
+    assert 'from_collection = "team"' in opened.text
+    await wait_until(lambda: codes(client, path) == [])
