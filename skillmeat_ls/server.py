@@ -41,7 +41,7 @@ from skillmeat_ls.scan import (
     worker_pool,
 )
 from skillmeat_ls.schema import CLAUDE_DIR, DEPLOYMENT_FILE_NAMES
-from skillmeat_ls.state import Analysis, ServerState, Settings
+from skillmeat_ls.state import Analysis, ServerState, ServerStatus, Settings
 from skillmeat_ls.workspace import is_deployment_file
 
 log = logging.getLogger(__name__)
@@ -206,10 +206,12 @@ class SkillMeatServer(LanguageServer):
             folders = [Path(self.workspace.root_path)]
         return folders
 
-    async def analyze_everything(self) -> None:
-        """Analyse every deployment file of the workspace, open or not; publish (push clients)
-        or ask the client to pull again (pull clients pull what they want to show)."""
-        files = await self.work(self.state.scan, self.workspace_folders())
+    async def analyze_everything(self, files: list[Path] | None = None) -> None:
+        """Analyse every deployment file of the workspace (``files``, if just scanned), open or
+        not; publish (push clients) or ask the client to pull again (pull clients pull what they
+        want to show)."""
+        if files is None:
+            files = await self.work(self.state.scan, self.workspace_folders())
         self._workspace_files = set(files)
         open_texts = self.open_texts()
         await self.work(self.state.forget_except, self._workspace_files | set(open_texts))
@@ -296,11 +298,10 @@ class SkillMeatServer(LanguageServer):
     async def start_engine(self) -> None:
         """Migrate the cache and index the collections, reporting progress; then analyse."""
         self.notify_status()
-        if not self.pull and self._pool is None:
+        files = await self.work(self.state.scan, self.workspace_folders())
+        if not self.pull and self._pool is None and len(files) >= MIN_FILES_FOR_WORKERS:
             # a push client gets every workspace file's diagnostics: start the workers now
-            files = await self.work(self.state.scan, self.workspace_folders())
-            if len(files) >= MIN_FILES_FOR_WORKERS:
-                self._pool = worker_pool(self.state.settings.rules, self.encoding)
+            self._pool = worker_pool(self.state.settings.rules, self.encoding)
         token = await self._progress_begin("SkillMeat: opening the cache")
 
         def report(message: str, percent: int) -> None:
@@ -317,13 +318,13 @@ class SkillMeatServer(LanguageServer):
             await self.work(self.state.start, thread_report)
         except Exception as exc:  # the server keeps serving what needs no cache
             log.exception("start-up failed")
-            self.state.status = type(self.state.status)("error", f"start-up failed: {exc}", None)
+            self.state.status = ServerStatus("error", f"start-up failed: {exc}", None)
         finally:
             if token is not None:
                 self.work_done_progress.end(token, lsp.WorkDoneProgressEnd(message="ready"))
         self.ready.set()
         self.notify_status()
-        await self.analyze_everything()
+        await self.analyze_everything(files)
 
     async def _progress_begin(self, title: str) -> str | None:
         window = self.client_capabilities.window

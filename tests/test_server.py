@@ -291,6 +291,23 @@ async def test_rename_plan_file_uses_a_resource_operation(
 # --- commands -------------------------------------------------------------------------------------
 
 
+def planner_from_team(project: Path) -> dict[str, Any]:
+    """The ``skillmeat.deploy`` argument that deploys agent ``planner`` from ``team``."""
+    return {"project": str(project), "collection": "team",
+            "artifacts": [{"name": "planner", "type": "agent"}]}
+
+
+async def open_saved_deployment_file(
+    client: LanguageClient, world: World, editor: Editor
+) -> tuple[Path, Path, OpenFile]:
+    """A started server and project ``p`` whose empty deployment file is open and saved."""
+    project = world.project("p")
+    path = deployment_file(world, "p", "deployed = []\n")
+    await start(client, world)
+    await wait_ready(editor)
+    return project, path, OpenFile(client, path)
+
+
 async def execute(client: LanguageClient, command: str, *arguments: object) -> Any:
     return plain(await client.workspace_execute_command_async(
         t.ExecuteCommandParams(command=command, arguments=list(arguments))))
@@ -441,9 +458,7 @@ async def test_untrusted_workspace_refuses_writes(
     await start(client, world, trusted=False)
     await wait_ready(editor)
     with pytest.raises(Exception, match="untrusted"):
-        await execute(client, "skillmeat.deploy", {"project": str(project), "collection": "team",
-                                                   "artifacts": [{"name": "planner",
-                                                                  "type": "agent"}]})
+        await execute(client, "skillmeat.deploy", planner_from_team(project))
     assert list((project / ".claude").iterdir()) == []
 
 
@@ -522,16 +537,10 @@ async def test_hostile_protocol_input(client: LanguageClient, world: World) -> N
 async def test_deploy_refuses_while_the_deployment_file_has_unsaved_changes(
     client: LanguageClient, world: World, editor: Editor
 ) -> None:
-    project = world.project("p")
-    path = deployment_file(world, "p", "deployed = []\n")
-    await start(client, world)
-    await wait_ready(editor)
-    opened = OpenFile(client, path)
+    project, path, opened = await open_saved_deployment_file(client, world, editor)
     opened.change("deployed = []\n# a note not saved yet\n")
     with pytest.raises(JsonRpcException, match="unsaved changes"):
-        await execute(client, "skillmeat.deploy", {"project": str(project), "collection": "team",
-                                                   "artifacts": [{"name": "planner",
-                                                                  "type": "agent"}]})
+        await execute(client, "skillmeat.deploy", planner_from_team(project))
     assert path.read_text() == "deployed = []\n"
     assert not (project / ".claude" / "agents").exists()
 
@@ -554,13 +563,8 @@ async def test_a_large_workspace_is_analysed_on_worker_processes(
 async def test_deploy_into_an_open_file_goes_through_the_editor(
     client: LanguageClient, world: World, editor: Editor
 ) -> None:
-    project = world.project("p")
-    path = deployment_file(world, "p", "deployed = []\n")
-    await start(client, world)
-    await wait_ready(editor)
-    opened = OpenFile(client, path)
-    request = {"project": str(project), "collection": "team",
-               "artifacts": [{"name": "planner", "type": "agent"}]}
+    project, path, opened = await open_saved_deployment_file(client, world, editor)
+    request = planner_from_team(project)
     editor.apply_edits = False  # declined: the copies are rolled back, nothing changes on disk
     declined = await execute(client, "skillmeat.deploy", request)
     assert declined["errors"] and not declined["deployed"]
