@@ -16,6 +16,7 @@ import tomli_w
 
 from skillmeat_ls.document import Document, Record, Span
 from skillmeat_ls.migration import MigrationError, migrate_text
+from skillmeat_ls.profiles import DEFAULT_PROFILE_ID, profile_for_root
 from skillmeat_ls.rules import Diagnostic
 from skillmeat_ls.schema import DEPLOYED_FILE_NAME, canonical_type
 
@@ -61,6 +62,15 @@ class ActionContext:
     @property
     def project(self) -> str:
         return str(self.path.parent.parent)
+
+
+def profile_argument(record: Record, root_name: str | None) -> dict[str, str]:
+    """``{"profile": id}`` for a command on ``record`` in the profile root ``root_name``, or
+    nothing for the default profile (commands default to ``claude_code``)."""
+    profile = record.text("deployment_profile_id")
+    if not profile and root_name is not None:
+        profile = profile_for_root(root_name).id
+    return {"profile": profile} if profile and profile != DEFAULT_PROFILE_ID else {}
 
 
 def toml_string(value: str) -> str:
@@ -203,6 +213,7 @@ def quick_fixes(doc: Document, diagnostic: Diagnostic, context: ActionContext) -
                         "project": context.project,
                         "name": record.name,
                         "type": canonical_type(record.type),
+                        **profile_argument(record, context.path.parent.name),
                     }
                 ],
                 preferred=code == "SM141",
@@ -254,7 +265,14 @@ def _deploy_fixes(
             QUICKFIX,
             one,
             command=DEPLOY_COMMAND,
-            arguments=[{"project": context.project, "collection": source, "artifacts": [artifact]}],
+            arguments=[
+                {
+                    "project": context.project,
+                    "collection": source,
+                    "artifacts": [artifact],
+                    **profile_argument(record, context.path.parent.name),
+                }
+            ],
         )
         for source in sources[:MAX_COLLECTION_CHOICES]
     ]

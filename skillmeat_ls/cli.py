@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from skillmeat_ls.collections import CollectionIndex
     from skillmeat_ls.deploy import DeployResult, UndeployResult
     from skillmeat_ls.document import Document
+    from skillmeat_ls.profiles import Profile
     from skillmeat_ls.rules import Diagnostic
 
 log = logging.getLogger("skillmeat_ls")
@@ -200,11 +201,33 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
 # --- deploy, update, undeploy, status ------------------------------------------------------------
 
 
-def _project_option(parser: argparse.ArgumentParser) -> None:
+def _project_option(parser: argparse.ArgumentParser, *, every_profile: bool = False) -> None:
     parser.add_argument(
         "--project", default=".", metavar="DIR", help="the project (the parent of .claude/)"
     )
+    parser.add_argument(
+        "--profile",
+        metavar="ID",
+        help="SkillMeat profile: claude_code (.claude/), codex (.agents/), gemini, cursor, bob, "
+        "or a custom one (default: "
+        + ("every profile of the project)" if every_profile else "claude_code)"),
+    )
     parser.add_argument("--format", choices=["text", "json"], default="text")
+
+
+def _profile(args: argparse.Namespace, *, default_all: bool = False) -> Profile | None:
+    """The ``--profile`` of a deploy command, resolved as SkillMeat resolves it."""
+    from skillmeat_ls.locations import resolve_home
+    from skillmeat_ls.profiles import ProfileError, resolve_profile
+
+    if args.profile is None and default_all:
+        return None
+    try:
+        return resolve_profile(
+            args.profile, home=resolve_home(args.home), project=Path(args.project).absolute()
+        )
+    except ProfileError as exc:
+        raise UserError(str(exc)) from exc
 
 
 def _add_deploy_commands(
@@ -244,7 +267,7 @@ def _add_deploy_commands(
     status = commands.add_parser(
         "status", parents=[common], help="drift state of every record of a project"
     )
-    _project_option(status)
+    _project_option(status, every_profile=True)
     status.set_defaults(handler=_cmd_status)
 
 
@@ -272,7 +295,7 @@ def _print_deploy_result(result: DeployResult | UndeployResult, fmt: str) -> int
     verb = "removed" if isinstance(result, UndeployResult) else "deployed"
     would = "would be " if result.dry_run else ""
     for item in done:
-        where = f".claude/{item['path']}"
+        where = f"{result.root}/{item['path']}"
         if verb == "removed":
             extra = " (the copy was already missing)" if item.get("missing") else ""
             print(f"{verb:<9} {item['type']} {item['name']}: {where}{extra}")
@@ -312,7 +335,12 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
     try:
         pairs = resolve_request(collection, args.artifacts)
         result = deploy(
-            Path(args.project), collection, pairs, overwrite=args.overwrite, dry_run=args.dry_run
+            Path(args.project),
+            collection,
+            pairs,
+            overwrite=args.overwrite,
+            dry_run=args.dry_run,
+            profile=_profile(args),
         )
     except DeployError as exc:
         raise UserError(str(exc)) from exc
@@ -326,16 +354,19 @@ def _cmd_update(args: argparse.Namespace) -> int:
         raise UserError("name the artifacts to update (NAME[:TYPE] ...) or give --all")
     index = _collections_index(args, required=True)
     project = Path(args.project)
+    profile = _profile(args)
     try:
         if args.all:
             pairs = [
                 (s.name, s.type)
-                for s in status(project, index)
+                for s in status(project, index, profile)
                 if s.state == "update-available" and s.name is not None and s.type is not None
             ]
         else:
-            pairs = resolve_recorded(project, args.artifacts)
-        result = update_many(project, index, pairs, force=args.force, dry_run=args.dry_run)
+            pairs = resolve_recorded(project, args.artifacts, profile)
+        result = update_many(
+            project, index, pairs, force=args.force, dry_run=args.dry_run, profile=profile
+        )
     except DeployError as exc:
         raise UserError(str(exc)) from exc
     return _print_deploy_result(result, args.format)
@@ -345,14 +376,16 @@ def _cmd_undeploy(args: argparse.Namespace) -> int:
     from skillmeat_ls.deploy import DeployError, UndeployResult, resolve_recorded, undeploy
 
     project = Path(args.project)
-    combined = UndeployResult(dry_run=args.dry_run)
+    profile = _profile(args)
+    assert profile is not None
+    combined = UndeployResult(dry_run=args.dry_run, profile=profile.id, root=profile.root_dir)
     try:
-        for name, artifact_type in resolve_recorded(project, args.artifacts):
-            one = undeploy(project, name, artifact_type, dry_run=args.dry_run)
+        for name, artifact_type in resolve_recorded(project, args.artifacts, profile):
+            one = undeploy(project, name, artifact_type, dry_run=args.dry_run, profile=profile)
             combined.removed.extend(one.removed)
             combined.skipped.extend(one.skipped)
             combined.errors.extend(one.errors)
-            combined.file = one.file
+            combined.file, combined.root = one.file, one.root
     except DeployError as exc:
         raise UserError(str(exc)) from exc
     return _print_deploy_result(combined, args.format)
@@ -360,34 +393,46 @@ def _cmd_undeploy(args: argparse.Namespace) -> int:
 
 def _cmd_status(args: argparse.Namespace) -> int:
     from skillmeat_ls.deploy import DeployError, deployment_file, status
+    from skillmeat_ls.workspace import project_files
 
     project = Path(args.project)
     index = _collections_index(args, required=False)
+    profile = _profile(args, default_all=True)
     try:
-        records = status(project, index)
+        records = status(project, index, profile)
     except DeployError as exc:
         raise UserError(str(exc)) from exc
-    file = deployment_file(project)
+    if profile is not None:
+        found = deployment_file(project, profile)
+        files = [found] if found is not None else []
+    else:
+        files = project_files(project)
     if args.format == "json":
         print(
             json.dumps(
-                {"file": str(file) if file else None, "records": [r.as_dict() for r in records]},
+                {
+                    "file": str(files[0]) if files else None,
+                    "files": [str(f) for f in files],
+                    "records": [r.as_dict() for r in records],
+                },
                 indent=2,
             )
         )
         return EXIT_OK
-    if file is None:
-        print(f"no deployment file in {project / '.claude'}")
+    if not files:
+        where = project / profile.root_dir if profile is not None else project / ".*"
+        print(f"no deployment file in {where}")
         return EXIT_OK
     rows = [("STATE", "TYPE", "NAME", "COLLECTION", "PATH")]
     rows += [
-        (r.state, r.type or "-", r.name or "-", r.collection or "-", r.path or "-") for r in records
+        (r.state, r.type or "-", r.name or "-", r.collection or "-", f"{r.root}/{r.path or '-'}")
+        for r in records
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)]
         print("  ".join([*cells, row[4]]))
-    print(f"{_plural(len(records), 'record')} in {file}")
+    print(f"{_plural(len(records), 'record')} in {', '.join(str(f) for f in files)}")
     return EXIT_OK
 
 

@@ -48,7 +48,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from skillmeat_ls.cache import models
 from skillmeat_ls.hashing import content_hash, tree_fingerprint
-from skillmeat_ls.schema import KNOWN_TYPES, is_safe_name
+from skillmeat_ls.schema import KNOWN_TYPES, is_safe_name, normalize_name
 
 try:
     import tomllib
@@ -111,11 +111,18 @@ class Collection:
     mcp_servers: tuple[str, ...] = ()  # names of the ``[[mcp_servers]]`` entries
 
     def find(self, name: str, type: str | None = None) -> list[CollectionArtifact]:
-        """Every artifact called ``name`` (of ``type``, if given), in manifest order."""
+        """Every artifact called ``name`` (of ``type``, if given), in manifest order; names
+        match as SkillMeat matches them (:func:`~skillmeat_ls.schema.normalize_name`)."""
         if type is not None:
             found = self.artifacts.get((name, type))
-            return [found] if found is not None else []
-        return [artifact for artifact in self.artifacts.values() if artifact.name == name]
+            if found is not None:
+                return [found]
+        wanted = normalize_name(name)
+        return [
+            artifact
+            for artifact in self.artifacts.values()
+            if (type is None or artifact.type == type) and normalize_name(artifact.name) == wanted
+        ]
 
 
 @dataclass(frozen=True)
@@ -162,7 +169,7 @@ class CollectionIndex:
 
     def holding(self, name: str, type: str) -> list[str]:
         """Names of the collections that hold the artifact ``(name, type)``, sorted."""
-        return sorted(n for n, c in self.collections.items() if (name, type) in c.artifacts)
+        return sorted(n for n, c in self.collections.items() if c.find(name, type))
 
 
 def load_collections(home: Path, engine: Engine | None = None) -> CollectionIndex:

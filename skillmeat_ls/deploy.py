@@ -1,9 +1,12 @@
 """Deploying artifacts from a collection into a project, drift status, update and undeploy.
 
-This module owns every change skillmeat-ls makes to a project's ``.claude/`` directory: copying
-artifacts from a chosen collection to their conventional paths (``skills/NAME/``, ``mcp/NAME``,
-``commands/NAME.md``, ``agents/NAME.md``, ``hooks/NAME.md``), recording them in the project's
-deployment file, re-deploying from a record's own collection (:func:`update`), removing a copy
+This module owns every change skillmeat-ls makes to a project's profile roots (``.claude/`` for
+the default ``claude_code`` profile, ``.agents/`` for ``codex``, ...; see :mod:`profiles`):
+copying artifacts from a chosen collection to where SkillMeat 0.74.0 puts them for that profile
+(``skills/NAME/``, ``mcp/NAME``, ``commands/NAME.md``, ``agents/NAME.md``, ``hooks/NAME.md``,
+``workflows/NAME.js``), refusing types the profile does not take, recording them in that root's
+deployment file with the profile keys (``deployment_profile_id``, ``platform``,
+``profile_root_dir``), re-deploying from a record's own collection (:func:`update`), removing a copy
 and its record (:func:`undeploy`), and reporting each record's drift state (:func:`status`).
 Plain functions, no protocol: the language server and the CLI turn the results into JSON with
 ``as_dict()``.
@@ -15,29 +18,32 @@ stays inside the collection; one pointing outside (or a loop, or a fifo, or a br
 copied and the deployed item carries a warning saying so. The recorded ``content_hash`` is the
 hash of the deployed copy, taken after the skip list.
 
-The deployment file: ``.claude/.skillmeat-deployed.toml`` when it exists (it is the file SkillMeat
+The deployment file: ``<root>/.skillmeat-deployed.toml`` when it exists (it is the file SkillMeat
 reads, so it wins when ``deployment.toml`` exists too); else an existing ``.claude/deployment.toml``
-is updated in place; else ``.skillmeat-deployed.toml`` is created. A legacy (or mixed) file is first
+is updated in place; else ``.skillmeat-deployed.toml`` is created. Every write holds SkillMeat's
+own lock on the deployment file (:mod:`locks`) from the moment the file is read to the end of the
+request, and the lock of each destination while it is swapped. A legacy (or mixed) file is first
 migrated losslessly (:mod:`skillmeat_ls.migration`). Records are written in SkillMeat's shape
 (:mod:`skillmeat_ls.writer`); the other records keep their exact text (comments included) when
 the file has the usual ``[[deployed]]`` layout, and are otherwise re-rendered as SkillMeat would.
-Identity is ``(name, type)``: deploying a pair already recorded from another collection replaces
+Identity is ``(name, type)`` within the profile's file, the name compared as SkillMeat compares it
+(``review.md`` is ``review``): deploying a pair already recorded from another collection replaces
 that record (the result says ``replaced_from``), so one record per pair remains.
 
 Safety rules:
 
 - names must be safe (:func:`skillmeat_ls.schema.is_safe_name`); an ``artifact_path`` that is
-  absolute, leaves ``.claude/``, or names ``.claude``'s own dot-files is refused;
-- nothing is written outside ``<project>/.claude/``: ``.claude`` must not be a symlink, no folder
+  absolute, leaves the profile root, or names the root's own dot-files is refused;
+- nothing is written outside ``<project>/<root>/``: the root must not be a symlink, no folder
   on the way to a target may be a symlink or a file, and a target that is a symlink must resolve
-  inside ``.claude/``;
+  inside the root;
 - a project copy whose hash differs from its record (local modifications), or a copy with no
   record, is not replaced without ``overwrite`` (``force`` for :func:`update`).
 
 Atomicity, per request (one call): all or nothing. Items are first planned and checked; if any is
 refused (an ``errors`` entry) nothing at all is written and the others are reported as skipped
 (``aborted``). Items skipped for a reason of their own (local modifications, already up to date)
-do not stop the others. Then every artifact is copied into a staging folder inside ``.claude/``
+do not stop the others. Then every artifact is copied into a staging folder inside the root
 (``.skillmeat-staging-XXXX``), hashed, and the new deployment file text is built; only then is
 each target swapped in with ``os.replace`` (an existing copy is first moved aside into the staging
 folder), and finally the deployment file is replaced atomically (:func:`writer.atomic_write`). If
@@ -60,7 +66,7 @@ import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -73,21 +79,22 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 from skillmeat_ls.document import Document, Record, derived_path, parse_document
 from skillmeat_ls.hashing import content_hash
+from skillmeat_ls.locks import LOCK_SUFFIX, LockTimeout, destination_lock, lock_path
 from skillmeat_ls.migration import MigrationError, migrate_text
+from skillmeat_ls.profiles import DEFAULT_PROFILE_ID, Profile, profile_for_root, resolve_profile
 from skillmeat_ls.rules import Context, drift_state, path_escapes
 from skillmeat_ls.schema import (
     CLAUDE_DIR,
-    DEPLOYABLE_TYPES,
     DEPLOYED_FILE_NAME,
     HASH_RE,
     KNOWN_TYPES,
     PLAN_FILE_NAME,
     canonical_type,
-    conventional_path,
     is_safe_name,
+    normalize_name,
     suggest_type,
 )
-from skillmeat_ls.workspace import DiskProbe
+from skillmeat_ls.workspace import DiskProbe, project_files
 from skillmeat_ls.writer import atomic_write, naive_iso, order_record, render_document
 
 if TYPE_CHECKING:
@@ -126,7 +133,7 @@ SKIP_PATTERNS = (
     ".DS_Store",
     "Thumbs.db",
 )
-#: Prefix of the temporary folder inside ``.claude/`` that holds copies while a request runs.
+#: Prefix of the temporary folder inside a profile root that holds copies while a request runs.
 STAGING_PREFIX = ".skillmeat-staging-"
 #: ``skipped`` codes that mean "your changes were protected" (the CLI exits 1 on them).
 CONFLICT_CODES = frozenset({"local-modifications", "untracked", "conflict", "unknown-state"})
@@ -170,6 +177,8 @@ class _RequestResult:
     errors: list[dict[str, Any]] = field(default_factory=list)
     file: Path | None = None
     dry_run: bool = False
+    profile: str = DEFAULT_PROFILE_ID  # the profile the request worked in
+    root: str = CLAUDE_DIR  # its profile root; every item's ``path`` is relative to it
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -177,6 +186,8 @@ class _RequestResult:
             "skipped": self.skipped,
             "errors": self.errors,
             "file": str(self.file) if self.file is not None else None,
+            "profile": self.profile,
+            "root": self.root,
         }
 
 
@@ -185,7 +196,7 @@ class DeployResult(_RequestResult):
     """What a deploy or update request did; ``as_dict()`` is the JSON the server returns.
 
     Items are dicts with at least ``name``, ``type``, ``path`` (``artifact_path``, relative to
-    ``.claude/``; None when no path could be derived) and ``collection``. ``deployed`` items add
+    the profile root; None when no path could be derived) and ``collection``. ``deployed`` items add
     ``content_hash``, ``replaced_from`` (the collection the replaced record came from, when it
     was another one) and ``warnings``; ``skipped`` items ``code`` and ``reason``; ``errors``
     items ``message``.
@@ -225,11 +236,15 @@ class RecordStatus:
     project_hash: str | None
     collection_hash: str | None
     message: str
+    profile: str = DEFAULT_PROFILE_ID  # SkillMeat's: deployment_profile_id or claude_code
+    root: str = CLAUDE_DIR  # the profile root whose file lists the record
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "type": self.type,
+            "profile": self.profile,
+            "root": self.root,
             "collection": self.collection,
             "path": self.path,
             "state": self.state,
@@ -269,8 +284,9 @@ class _Skipped(Exception):
 
 
 def _identity(name: object, artifact_type: object) -> Identity | None:
+    """(normalised name, canonical type): a record's identity inside one profile's file."""
     if isinstance(name, str) and isinstance(artifact_type, str):
-        return (name, canonical_type(artifact_type))
+        return (normalize_name(name), canonical_type(artifact_type))
     return None
 
 
@@ -292,7 +308,8 @@ class _State:
     """A project as read before a request: where things are and what the file says."""
 
     shown_root: Path  # the project as the caller named it (for messages and results)
-    claude: Path  # <real project>/.claude
+    root: Path  # <real project>/<profile root>, e.g. .claude or .agents
+    profile: Profile
     file: Path  # the deployment file to update or create (real path)
     shown_file: Path
     exists: bool
@@ -325,29 +342,42 @@ class _State:
         return self.real_paths[folder]
 
     def display(self, rel: str | None) -> str:
-        return f"{CLAUDE_DIR}/{rel}" if rel else CLAUDE_DIR
+        return f"{self.root.name}/{rel}" if rel else self.root.name
 
     @property
     def file_label(self) -> str:
-        return f"{CLAUDE_DIR}/{self.file.name}"
+        return f"{self.root.name}/{self.file.name}"
 
 
-def _choose_file(claude: Path) -> Path:
-    deployed = claude / DEPLOYED_FILE_NAME
-    plan = claude / PLAN_FILE_NAME
-    if not os.path.lexists(deployed) and os.path.lexists(plan):
+def _choose_file(root: Path) -> Path:
+    deployed = root / DEPLOYED_FILE_NAME
+    plan = root / PLAN_FILE_NAME
+    if root.name == CLAUDE_DIR and not os.path.lexists(deployed) and os.path.lexists(plan):
         return plan
     return deployed
 
 
-def deployment_file(project: Path) -> Path | None:
-    """The deployment file a request on ``project`` reads and updates, if one exists.
+def profile_root(project: Path, profile: Profile) -> Path:
+    """The profile root a request for ``profile`` works in: the profile's own root, unless the
+    project has no file there but an existing root that belongs to the profile (``.codex``, the
+    codex root of releases before 0.74.0)."""
+    own = Path(project) / profile.root_dir
+    if os.path.lexists(_choose_file(own)):
+        return own
+    for file in project_files(Path(project)):
+        if profile_for_root(file.parent.name).id == profile.id and file.parent != own:
+            return file.parent
+    return own
+
+
+def deployment_file(project: Path, profile: Profile | None = None) -> Path | None:
+    """The deployment file a request on ``project`` (for ``profile``, default ``claude_code``)
+    reads and updates, if one exists.
 
     ``.claude/.skillmeat-deployed.toml`` (the file SkillMeat reads) wins over
     ``.claude/deployment.toml`` when both exist.
     """
-    claude = Path(project) / CLAUDE_DIR
-    chosen = _choose_file(claude)
+    chosen = _choose_file(profile_root(Path(project), profile or resolve_profile(None)))
     return chosen if os.path.lexists(chosen) else None
 
 
@@ -355,31 +385,37 @@ def _inside(real: str, root: str) -> bool:
     return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def _load(project: Path | str, writer: RecordWriter | None = None) -> _State:
+def _load(
+    project: Path | str, writer: RecordWriter | None = None, profile: Profile | None = None
+) -> _State:
+    profile = profile or resolve_profile(None)
     shown_root = Path(project).absolute()
     if not shown_root.is_dir():
         raise DeployError(f"no such project directory: {project}")
-    root = Path(os.path.realpath(shown_root))
-    claude = root / CLAUDE_DIR
-    if os.path.lexists(claude):
-        real = os.path.realpath(claude)
-        if real != str(claude):
+    real_project = Path(os.path.realpath(shown_root))
+    root = profile_root(real_project, profile)
+    shown_profile_root = shown_root / root.name
+    if os.path.lexists(root):
+        real = os.path.realpath(root)
+        if real != str(root):
             raise DeployError(
-                f"{shown_root / CLAUDE_DIR} is a symlink to {real}: refused, skillmeat-ls writes "
-                "only inside the project's own .claude/ directory"
+                f"{shown_profile_root} is a symlink to {real}: refused, skillmeat-ls writes "
+                f"only inside the project's own {root.name}/ directory"
             )
-        if not claude.is_dir():
-            raise DeployError(f"{shown_root / CLAUDE_DIR} is not a directory")
-    file = _choose_file(claude)
-    shown_file = shown_root / CLAUDE_DIR / file.name
-    state = _State(shown_root, claude, file, shown_file, False, None, None, None, None, None)
+        if not root.is_dir():
+            raise DeployError(f"{shown_profile_root} is not a directory")
+    file = _choose_file(root)
+    shown_file = shown_profile_root / file.name
+    state = _State(
+        shown_root, root, profile, file, shown_file, False, None, None, None, None, None
+    )
     if writer is not None:
         state.writer = writer
     if not os.path.lexists(file):
         return state
     real = os.path.realpath(file)
-    if not _inside(real, str(claude)) or real == str(claude):
-        raise DeployError(f"{shown_file} is a symlink to {real}, outside .claude/: refused")
+    if not _inside(real, str(root)) or real == str(root):
+        raise DeployError(f"{shown_file} is a symlink to {real}, outside {root.name}/: refused")
     try:
         raw = Path(real).read_bytes()
     except OSError as exc:
@@ -424,7 +460,46 @@ def _load(project: Path | str, writer: RecordWriter | None = None) -> _State:
     return state
 
 
-# --- targets inside .claude/ ---------------------------------------------------------------------
+@contextlib.contextmanager
+def _locked(
+    project: Path | str,
+    writer: RecordWriter | None,
+    profile: Profile | None,
+    *,
+    dry_run: bool,
+) -> Iterator[_State]:
+    """The project's state, read under SkillMeat's lock of its deployment file, held until the
+    request ends: a ``skillmeat deploy`` at the same moment waits, and nothing it wrote before
+    is lost (the file is read again once the lock is held). A dry run takes no lock."""
+    state = _load(project, writer, profile)
+    if dry_run:
+        yield state
+        return
+    with contextlib.ExitStack() as held:
+        try:
+            if not os.path.lexists(state.root):
+                os.mkdir(state.root)
+                held.callback(_remove_if_unused, state.root, lock_path(state.file))
+            held.enter_context(destination_lock(state.file))
+        except LockTimeout as exc:
+            raise DeployError(f"{exc}; nothing changed") from None
+        except OSError as exc:
+            raise DeployError(
+                f"cannot lock {state.shown_file}: {exc.strerror or exc}; nothing changed"
+            ) from exc
+        yield _load(project, writer, state.profile)
+
+
+def _remove_if_unused(root: Path, lock: Path) -> None:
+    """Remove a profile root made only to hold the lock, if the request put nothing else in it."""
+    with contextlib.suppress(OSError):
+        if {entry.name for entry in os.scandir(root)} <= {lock.name}:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(lock)
+            os.rmdir(root)
+
+
+# --- targets inside the profile root -------------------------------------------------------------
 
 
 def _checked_rel(path: object) -> str:
@@ -432,40 +507,45 @@ def _checked_rel(path: object) -> str:
     if not isinstance(path, str) or not path:
         raise _Refused("the record has no artifact_path: refused")
     if path_escapes(path):
-        raise _Refused(f"artifact_path {path!r} is absolute or leaves .claude/: refused", path)
+        raise _Refused(
+            f"artifact_path {path!r} is absolute or leaves the profile root: refused", path
+        )
     rel = _normal_rel(path)
     if rel in (".", "") or rel.split("/", 1)[0].startswith("."):
         raise _Refused(
-            f"artifact_path {path!r} names .claude/ itself or its own files: refused", path
+            f"artifact_path {path!r} names the profile root itself or its own files: refused",
+            path,
         )
     return rel
 
 
 def _checked_target(state: _State, rel: str) -> Path:
-    """``.claude/rel``, provided writing there cannot reach outside ``.claude/``."""
+    """``<root>/rel``, provided writing there cannot reach outside the profile root."""
     parts = rel.split("/")
-    current = state.claude
+    current = state.root
     for part in parts[:-1]:
         current = current / part
         if os.path.islink(current):
             raise _Refused(
-                f"{state.display(str(current.relative_to(state.claude)))} is a "
-                "symlink: refused (writes stay inside .claude/)",
+                f"{state.display(str(current.relative_to(state.root)))} is a "
+                f"symlink: refused (writes stay inside {state.root.name}/)",
                 rel,
             )
         if not os.path.lexists(current):
             break
         if not current.is_dir():
             raise _Refused(
-                f"{state.display(str(current.relative_to(state.claude)))} is a file, not a folder",
+                f"{state.display(str(current.relative_to(state.root)))} is a file, not a folder",
                 rel,
             )
-    target = state.claude.joinpath(*parts)
+    target = state.root.joinpath(*parts)
     if os.path.islink(target):
         real = os.path.realpath(target)
-        if not _inside(real, str(state.claude)) or real == str(state.claude):
+        if not _inside(real, str(state.root)) or real == str(state.root):
             raise _Refused(
-                f"{state.display(rel)} is a symlink to {real}, outside .claude/: refused", rel
+                f"{state.display(rel)} is a symlink to {real}, outside {state.root.name}/: "
+                "refused",
+                rel,
             )
     return target
 
@@ -610,7 +690,7 @@ class _Item:
 
     @property
     def identity(self) -> Identity:
-        return (self.name, canonical_type(self.type))
+        return (normalize_name(self.name), canonical_type(self.type))
 
 
 def _plan_item(
@@ -623,7 +703,7 @@ def _plan_item(
     rel: str,
     replace: bool,
 ) -> _Item:
-    identity = (name, canonical_type(artifact_type))
+    identity = (normalize_name(name), canonical_type(artifact_type))
     owner = state.by_path.get(rel)
     if owner is not None and owner != identity:
         raise _Refused(
@@ -660,26 +740,26 @@ def _plan_item(
 
 
 class _Transaction:
-    """Swaps paths inside ``.claude/`` and can undo every swap it made."""
+    """Swaps paths inside a profile root and can undo every swap it made."""
 
-    def __init__(self, claude: Path) -> None:
-        self.claude = claude
+    def __init__(self, root: Path) -> None:
+        self.root = root
         self.staging: Path | None = None
         self.created: list[Path] = []
         self.moves: list[tuple[Path, Path | None, bool]] = []  # (target, aside, new one moved in)
 
     def begin(self) -> Path:
-        if not os.path.lexists(self.claude):
-            os.mkdir(self.claude)
-            self.created.append(self.claude)
-        self.staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.claude))
+        if not os.path.lexists(self.root):
+            os.mkdir(self.root)
+            self.created.append(self.root)
+        self.staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.root))
         return self.staging
 
     def ensure_folder(self, folder: Path) -> None:
-        """Create the missing folders from ``.claude/`` down to ``folder``; never through a
+        """Create the missing folders from the profile root down to ``folder``; never through a
         symlink or over a file."""
-        current = self.claude
-        for part in folder.relative_to(self.claude).parts:
+        current = self.root
+        for part in folder.relative_to(self.root).parts:
             current = current / part
             try:
                 mode = os.lstat(current).st_mode
@@ -728,6 +808,9 @@ class _Transaction:
         if remove_created:
             for folder in reversed(self.created):
                 with contextlib.suppress(OSError):
+                    for entry in os.scandir(folder):  # the locks this request took in it
+                        if entry.name.endswith(LOCK_SUFFIX):
+                            os.unlink(entry.path)
                     os.rmdir(folder)
 
 
@@ -829,8 +912,13 @@ def _write_file(state: _State, text: str) -> None:
     (state.writer or atomic_write)(state.file, text)
 
 
-def _deployed_record(item: _Item, deployed_at: str) -> dict[str, Any]:
-    return {
+#: Keys of a replaced record that a redeploy carries over (SkillMeat's deploy does not set them).
+_CARRIED_KEYS = ("artifact_uuid", "branch_name")
+
+
+def _deployed_record(item: _Item, deployed_at: str, state: _State) -> dict[str, Any]:
+    """The record SkillMeat 0.74.0's deploy writes for ``item`` (``core/deployment.py``)."""
+    record: dict[str, Any] = {
         "artifact_name": item.name,
         "artifact_type": item.type,
         "from_collection": item.collection,
@@ -838,9 +926,14 @@ def _deployed_record(item: _Item, deployed_at: str) -> dict[str, Any]:
         "artifact_path": item.rel,
         "content_hash": item.content_hash,
         "local_modifications": False,
+        "version_lineage": [item.content_hash],
         "merge_base_snapshot": item.content_hash,
+        **state.profile.record_keys(),
         "collection_sha": item.content_hash,
     }
+    previous = state.by_identity.get(item.identity) or {}
+    record.update({key: previous[key] for key in _CARRIED_KEYS if previous.get(key) is not None})
+    return record
 
 
 def _timestamp(now: datetime | None) -> str:
@@ -878,7 +971,7 @@ def _execute(
         result.file = state.shown_file
         return
 
-    transaction = _Transaction(state.claude)
+    transaction = _Transaction(state.root)
     current: _Item | None = None
     rollback_problems: list[str] = []
     done = writing = False
@@ -892,21 +985,23 @@ def _execute(
             staged.append(destination)
         current = None
         text = _new_text(
-            state, {item.identity: _deployed_record(item, deployed_at) for item in items}
+            state, {item.identity: _deployed_record(item, deployed_at, state) for item in items}
         )
-        for number, item in enumerate(items):
-            current = item
-            transaction.ensure_folder(item.target.parent)
-            transaction.put(number, staged[number], item.target)
-        current = None
-        writing = True
-        _write_file(state, text)
+        with contextlib.ExitStack() as destinations:
+            for number, item in enumerate(items):
+                current = item
+                transaction.ensure_folder(item.target.parent)
+                destinations.enter_context(destination_lock(item.target))
+                transaction.put(number, staged[number], item.target)
+            current = None
+            writing = True
+            _write_file(state, text)
         done = True
     except BaseException as exc:
         rollback_problems = transaction.rollback()
         if not isinstance(exc, Exception):
             raise
-        where = state.file_label if writing else f"{CLAUDE_DIR}/ for the copies"
+        where = state.file_label if writing else f"{state.root.name}/ for the copies"
         _report_failure(result, items, current, where, exc, rollback_problems, transaction)
     finally:
         transaction.finish(keep_staging=bool(rollback_problems), remove_created=not done)
@@ -994,60 +1089,83 @@ def deploy(
     dry_run: bool = False,
     now: datetime | None = None,
     record_writer: RecordWriter | None = None,
+    profile: Profile | None = None,
 ) -> DeployResult:
-    """Copy ``artifacts`` ((name, type) pairs) of ``collection`` into ``<project>/.claude/`` and
-    record them; all or nothing (see the module doc). ``dry_run`` reports the same and writes
-    nothing. ``record_writer`` replaces the atomic write of the deployment file; if it raises,
-    the copies are rolled back. Raises :class:`DeployError` when the project or its deployment
-    file is unusable."""
-    state = _load(project, record_writer)
-    result = DeployResult(file=state.shown_file if state.exists else None, dry_run=dry_run)
-    planned: list[_Item] = []
-    for name, artifact_type in _unique(artifacts):
-        rel = conventional_path(name, artifact_type) if is_safe_name(name) else None
-        try:
-            if not is_safe_name(name):
-                raise _Refused(
-                    f"unsafe artifact name {name!r} (no '/', '\\', '..', NUL or leading '.')"
+    """Copy ``artifacts`` ((name, type) pairs) of ``collection`` into the project's root for
+    ``profile`` (default ``claude_code``: ``.claude/``) and record them; all or nothing (see the
+    module doc). ``dry_run`` reports the same and writes nothing. ``record_writer`` replaces the
+    atomic write of the deployment file; if it raises, the copies are rolled back. Raises
+    :class:`DeployError` when the project or its deployment file is unusable."""
+    with _locked(project, record_writer, profile, dry_run=dry_run) as state:
+        result = DeployResult(**_result_place(state), dry_run=dry_run)
+        planned: list[_Item] = []
+        for name, artifact_type in _unique(artifacts):
+            rel = state.profile.artifact_path(name, artifact_type) if is_safe_name(name) else None
+            try:
+                planned.append(
+                    _plan_deploy(state, collection, name, artifact_type, rel, overwrite)
                 )
-            if rel is None:
-                raise _Refused(
-                    f"{artifact_type!r} artifacts are not deployed into .claude/ "
-                    f"(deployable: {', '.join(DEPLOYABLE_TYPES)})"
+            except _Refused as exc:
+                result.errors.append(
+                    _item(name, artifact_type, exc.path or rel, collection.name, message=exc.message)
                 )
-            found = collection.find(name, artifact_type)
-            if not found:
-                raise _Refused(
-                    f"collection {collection.name} has no {artifact_type} named {name!r}", rel
+            except _Skipped as exc:
+                result.skipped.append(
+                    _item(
+                        name,
+                        artifact_type,
+                        exc.path or rel,
+                        collection.name,
+                        code=exc.code,
+                        reason=exc.reason,
+                    )
                 )
-            planned.append(
-                _plan_item(
-                    state,
-                    collection,
-                    found[0],
-                    name=name,
-                    artifact_type=artifact_type,
-                    rel=rel,
-                    replace=overwrite,
-                )
-            )
-        except _Refused as exc:
-            result.errors.append(
-                _item(name, artifact_type, exc.path or rel, collection.name, message=exc.message)
-            )
-        except _Skipped as exc:
-            result.skipped.append(
-                _item(
-                    name,
-                    artifact_type,
-                    exc.path or rel,
-                    collection.name,
-                    code=exc.code,
-                    reason=exc.reason,
-                )
-            )
-    _execute(state, planned, result, dry_run=dry_run, now=now)
+        _execute(state, planned, result, dry_run=dry_run, now=now)
     return result
+
+
+def _result_place(state: _State) -> dict[str, Any]:
+    return {
+        "file": state.shown_file if state.exists else None,
+        "profile": state.profile.id,
+        "root": state.root.name,
+    }
+
+
+def _plan_deploy(
+    state: _State,
+    collection: Collection,
+    name: str,
+    artifact_type: str,
+    rel: str | None,
+    overwrite: bool,
+) -> _Item:
+    if not is_safe_name(name):
+        raise _Refused(f"unsafe artifact name {name!r} (no '/', '\\', '..', NUL or leading '.')")
+    profile = state.profile
+    if rel is None or not profile.supports(artifact_type):
+        raise _Refused(
+            f"{artifact_type!r} artifacts are not deployed into {profile.root_dir}/ by the "
+            f"{profile.id} profile (SkillMeat skips them as ineligible)"
+        )
+    found = collection.find(name, artifact_type)
+    if not found:
+        raise _Refused(f"collection {collection.name} has no {artifact_type} named {name!r}", rel)
+    artifact = found[0]
+    if artifact.name != name:
+        rel = profile.artifact_path(artifact.name, artifact_type) or rel
+    suffix = os.path.splitext(artifact.rel_path)[1]
+    if canonical_type(artifact_type) == "orchestration" and suffix and not posixpath.splitext(rel)[1]:
+        rel += suffix  # SkillMeat keeps a script's own suffix (``.js``, ``.py``, ...)
+    return _plan_item(
+        state,
+        collection,
+        artifact,
+        name=artifact.name,
+        artifact_type=artifact_type,
+        rel=rel,
+        replace=overwrite,
+    )
 
 
 def _parse_spec(spec: str) -> tuple[str, str | None]:
@@ -1110,26 +1228,31 @@ def resolve_request(collection: Collection, specs: Sequence[str]) -> list[tuple[
     return _unique(pairs)
 
 
-def resolve_recorded(project: Path | str, specs: Sequence[str]) -> list[tuple[str, str]]:
-    """``NAME`` / ``NAME:TYPE`` specs as (name, type) pairs recorded in ``project``'s file."""
-    state = _load(project)
+def resolve_recorded(
+    project: Path | str, specs: Sequence[str], profile: Profile | None = None
+) -> list[tuple[str, str]]:
+    """``NAME`` / ``NAME:TYPE`` specs as (name, type) pairs recorded in ``project``'s file of
+    ``profile``; names match as SkillMeat matches them (``review.md`` is ``review``)."""
+    state = _load(project, profile=profile)
     recorded: list[tuple[str, str]] = []
     for record in state.records:
         name, artifact_type = record.get("artifact_name"), record.get("artifact_type")
         if isinstance(name, str) and isinstance(artifact_type, str):
             recorded.append((name, artifact_type))
-    where = state.file_label if state.exists else f"{CLAUDE_DIR}/ (no deployment file)"
+    where = state.file_label if state.exists else f"{state.root.name}/ (no deployment file)"
     pairs: list[tuple[str, str]] = []
     for spec in specs:
         name, artifact_type = _parse_spec(spec)
+        wanted = normalize_name(name)
         if artifact_type is not None:
             matches = [
                 p
                 for p in recorded
-                if p[0] == name and canonical_type(p[1]) == canonical_type(artifact_type)
+                if normalize_name(p[0]) == wanted
+                and canonical_type(p[1]) == canonical_type(artifact_type)
             ]
         else:
-            matches = [p for p in recorded if p[0] == name]
+            matches = [p for p in recorded if normalize_name(p[0]) == wanted]
         types = list(dict.fromkeys(t for _, t in matches))
         if not matches:
             kind = f"{artifact_type} " if artifact_type else ""
@@ -1150,29 +1273,25 @@ def _context(state: _State, index: CollectionIndex | None) -> Context:
     return Context(file_path=state.file, collections=index, disk=DiskProbe())
 
 
-def _unknown_reason(record: Record) -> str:
+def _unknown_reason(record: Record, here: str) -> str:
     root = record.text("profile_root_dir")
-    if root and root != CLAUDE_DIR:
-        return f"deployed under {root}/, not .claude/"
+    if root and root != here:
+        return f"recorded for {root}/ but listed in {here}/{DEPLOYED_FILE_NAME}"
     recorded = record.content_hash
     if recorded is None or not HASH_RE.fullmatch(recorded):
         return "the recorded content_hash is not a SHA-256 hash"
     return "cannot be judged"
 
 
-def _record_collection(document: Document, record: Record) -> str | None:
-    if record.schema == "unified":
-        return record.text("from_collection")
-    header = document.legacy_collection()
-    if header is not None and isinstance(header.value, str):
-        return header.value
-    return "default"
-
-
 def _status_of(state: _State, record: Record, context: Context) -> RecordStatus:
     assert state.document is not None
-    collection = _record_collection(state.document, record)
+    collection = state.document.collection_of(record)[0] or None
     path = derived_path(record)
+
+    where = {
+        "profile": record.text("deployment_profile_id") or DEFAULT_PROFILE_ID,
+        "root": state.root.name,
+    }
 
     def unknown(reason: str) -> RecordStatus:
         return RecordStatus(
@@ -1185,6 +1304,7 @@ def _status_of(state: _State, record: Record, context: Context) -> RecordStatus:
             None,
             None,
             reason,
+            **where,
         )
 
     try:
@@ -1193,10 +1313,10 @@ def _status_of(state: _State, record: Record, context: Context) -> RecordStatus:
         return unknown(exc.message)
     drift = drift_state(state.document, record, context)
     if drift is None:
-        return unknown(_unknown_reason(record))
+        return unknown(_unknown_reason(record, state.root.name))
     message = drift.message
     if drift.state == "missing":
-        message = f"{CLAUDE_DIR}/{path} does not exist"
+        message = f"{state.root.name}/{path} does not exist"
     elif drift.state == "in-sync":
         message = "matches its record"
     index = context.collections
@@ -1218,16 +1338,31 @@ def _status_of(state: _State, record: Record, context: Context) -> RecordStatus:
         drift.project_hash,
         drift.collection_hash,
         message,
+        **where,
     )
 
 
-def status(project: Path | str, index: CollectionIndex | None) -> list[RecordStatus]:
-    """The drift state of every record of ``project``'s deployment file, in file order."""
-    state = _load(project)
-    if state.document is None:
-        return []
-    context = _context(state, index)
-    return [_status_of(state, record, context) for record in state.document.records]
+def status(
+    project: Path | str, index: CollectionIndex | None, profile: Profile | None = None
+) -> list[RecordStatus]:
+    """The drift state of every record of ``project``'s deployment file for ``profile``, in file
+    order; without ``profile``, of every profile root's file (``.claude`` first)."""
+    if profile is not None:
+        states = [_load(project, profile=profile)]
+    else:
+        shown = Path(project).absolute()
+        if not shown.is_dir():
+            raise DeployError(f"no such project directory: {project}")
+        roots = dict.fromkeys(f.parent.name for f in project_files(shown))
+        states = [
+            _load(project, profile=profile_for_root(name, project=shown)) for name in roots
+        ]
+    found: list[RecordStatus] = []
+    for state in states:
+        if state.document is not None:
+            context = _context(state, index)
+            found.extend(_status_of(state, record, context) for record in state.document.records)
+    return found
 
 
 def _document_records(state: _State) -> dict[Identity, Record]:
@@ -1250,10 +1385,12 @@ def update(
     dry_run: bool = False,
     now: datetime | None = None,
     record_writer: RecordWriter | None = None,
+    profile: Profile | None = None,
 ) -> DeployResult:
-    """Re-deploy the recorded ``(name, type)`` from its own collection (``from_collection``), at
-    its recorded path. Local changes (modified, conflict, or an unjudgeable record) are kept
-    unless ``force``; an in-sync record is skipped as already up to date."""
+    """Re-deploy the recorded ``(name, type)`` of ``profile`` from its own collection
+    (``from_collection``), at its recorded path. Local changes (modified, conflict, or an
+    unjudgeable record) are kept unless ``force``; an in-sync record is skipped as already up
+    to date."""
     return update_many(
         project,
         index,
@@ -1262,6 +1399,7 @@ def update(
         dry_run=dry_run,
         now=now,
         record_writer=record_writer,
+        profile=profile,
     )
 
 
@@ -1274,15 +1412,28 @@ def update_many(
     dry_run: bool = False,
     now: datetime | None = None,
     record_writer: RecordWriter | None = None,
+    profile: Profile | None = None,
 ) -> DeployResult:
     """:func:`update` for several records as one all-or-nothing request."""
-    state = _load(project, record_writer)
-    result = DeployResult(file=state.shown_file if state.exists else None, dry_run=dry_run)
+    with _locked(project, record_writer, profile, dry_run=dry_run) as state:
+        return _update_locked(state, index, pairs, force=force, dry_run=dry_run, now=now)
+
+
+def _update_locked(
+    state: _State,
+    index: CollectionIndex | None,
+    pairs: Sequence[tuple[str, str]],
+    *,
+    force: bool,
+    dry_run: bool,
+    now: datetime | None,
+) -> DeployResult:
+    result = DeployResult(**_result_place(state), dry_run=dry_run)
     context = _context(state, index)
     documented = _document_records(state)
     planned: list[_Item] = []
     for name, artifact_type in _unique(pairs):
-        identity = (name, canonical_type(artifact_type))
+        identity = (normalize_name(name), canonical_type(artifact_type))
         record = state.by_identity.get(identity)
         collection_name = record.get("from_collection") if record else None
         path = record.get("artifact_path") if record else None
@@ -1387,13 +1538,25 @@ def _check_update(
 
 
 def undeploy(
-    project: Path | str, name: str, artifact_type: str, *, dry_run: bool = False
+    project: Path | str,
+    name: str,
+    artifact_type: str,
+    *,
+    dry_run: bool = False,
+    profile: Profile | None = None,
 ) -> UndeployResult:
-    """Remove the recorded ``(name, type)``: its copy inside ``.claude/`` and its record, as one
-    atomic step (the copy is moved aside, the file rewritten, then the copy deleted)."""
-    state = _load(project)
-    result = UndeployResult(file=state.shown_file if state.exists else None, dry_run=dry_run)
-    identity = (name, canonical_type(artifact_type))
+    """Remove the recorded ``(name, type)`` of ``profile``: its copy inside the profile root and
+    its record, as one atomic step (the copy is moved aside, the file rewritten, then the copy
+    deleted)."""
+    with _locked(project, None, profile, dry_run=dry_run) as state:
+        return _undeploy_locked(state, name, artifact_type, dry_run=dry_run)
+
+
+def _undeploy_locked(
+    state: _State, name: str, artifact_type: str, *, dry_run: bool
+) -> UndeployResult:
+    result = UndeployResult(**_result_place(state), dry_run=dry_run)
+    identity = (normalize_name(name), canonical_type(artifact_type))
     record = state.by_identity.get(identity)
     collection = _text_or_none(record.get("from_collection")) if record else None
     path = _text_or_none(record.get("artifact_path")) if record else None
@@ -1414,14 +1577,15 @@ def undeploy(
     if dry_run:
         result.removed.append(entry)
         return result
-    transaction = _Transaction(state.claude)
+    transaction = _Transaction(state.root)
     problems: list[str] = []
     done = False
     try:
         transaction.begin()
-        if not missing:
-            transaction.take_out(0, target)
-        _write_file(state, _new_text(state, {identity: None}))
+        with destination_lock(target):
+            if not missing:
+                transaction.take_out(0, target)
+            _write_file(state, _new_text(state, {identity: None}))
         done = True
     except BaseException as exc:
         problems = transaction.rollback()

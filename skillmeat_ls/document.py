@@ -32,7 +32,9 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 from skillmeat_ls.schema import (
+    DEFAULT_COLLECTION,
     LEGACY_TO_UNIFIED,
+    collection_from_path,
     conventional_path,
 )
 
@@ -574,6 +576,22 @@ class Document:
     def legacy_collection(self) -> Field | None:
         """``[deployment].collection``: the collection of every legacy record."""
         return self.legacy_header.field("collection") if self.legacy_header else None
+
+    def collection_of(self, record: Record) -> tuple[str, Span]:
+        """The collection ``record`` was deployed from, and the span that says so.
+
+        Unified: ``from_collection``. Legacy: the record's own ``deployed-from``
+        (``.../collections/NAME``) when it names one, else ``[deployment].collection``, else
+        ``default``, as the legacy reader assumed. Migration keeps the same answer."""
+        if record.schema == "unified":
+            return (record.text("from_collection") or "", record.anchor("from_collection"))
+        own = collection_from_path(record.raw("deployed-from"))
+        if own is not None:
+            return (own, record.anchor("deployed-from"))
+        header = self.legacy_collection()
+        if header is not None and isinstance(header.value, str):
+            return (header.value, header.value_span)
+        return (DEFAULT_COLLECTION, record.header_span)
 
     def record_at(self, offset: int) -> Record | None:
         placed = self._locate(offset)

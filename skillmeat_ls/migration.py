@@ -57,7 +57,6 @@ Missing legacy values are never invented: a record without ``name``, ``type``, `
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Iterable, Mapping
 from datetime import date, time
@@ -69,6 +68,7 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 from skillmeat_ls.schema import (
+    DEFAULT_COLLECTION,
     LEGACY_EXTRA_SUFFIX,
     LEGACY_HEADER_EXTRA_KEYS,
     LEGACY_HEADER_EXTRA_PREFIX,
@@ -76,6 +76,7 @@ from skillmeat_ls.schema import (
     LEGACY_TO_UNIFIED,
     TYPE_LAYOUT,
     UNIFIED_OMIT_WHEN_FALSY,
+    collection_from_path,
     conventional_path,
     is_safe_name,
 )
@@ -91,7 +92,6 @@ __all__ = [
 
 _LEGACY_TOP = ("deployment", "artifacts")
 _TIME_SLOTS = ("deployed_at", "last_modified_check", "modification_detected_at")
-_DEFAULT_COLLECTION = "default"
 
 
 class MigrationError(ValueError):
@@ -228,7 +228,10 @@ def _migrate_record(raw: Mapping[str, Any], header: Mapping[str, Any]) -> dict[s
         record["artifact_name"] = raw["name"]
     if "type" in raw:
         record["artifact_type"] = raw["type"]
-    if "collection" in header:
+    own_collection = collection_from_path(raw.get("deployed-from"))
+    if own_collection is not None:
+        record["from_collection"] = own_collection
+    elif "collection" in header:
         record["from_collection"] = header["collection"]
     if "deployed-at" in raw:
         record["deployed_at"] = _normalise_time(raw["deployed-at"])
@@ -247,9 +250,7 @@ def _migrate_record(raw: Mapping[str, Any], header: Mapping[str, Any]) -> dict[s
     _add_header(record, header)
 
     if "from_collection" not in record:
-        record["from_collection"] = (
-            _collection_from_path(raw.get("deployed-from")) or _DEFAULT_COLLECTION
-        )
+        record["from_collection"] = DEFAULT_COLLECTION
     if "artifact_path" not in record:
         path = derive_artifact_path(raw.get("name"), raw.get("type"))
         if path is not None:
@@ -340,18 +341,3 @@ def _normalise_time(value: Any) -> Any:
 
 def _same(left: object, right: object) -> bool:
     return type(left) is type(right) and left == right
-
-
-_SEPARATORS = re.compile(r"[\\/]+")
-
-
-def _collection_from_path(value: object) -> str | None:
-    """``NAME`` from ``.../collections/NAME[/...]`` (the legacy writer's ``deployed-from``)."""
-    if not isinstance(value, str):
-        return None
-    parts = [part for part in _SEPARATORS.split(value) if part]
-    for position in range(len(parts) - 2, -1, -1):
-        if parts[position] == "collections":
-            name = parts[position + 1]
-            return name if is_safe_name(name) else None
-    return None

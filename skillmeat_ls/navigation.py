@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from skillmeat_ls.actions import DEPLOY_COMMAND, UPDATE_COMMAND, toml_string
+from skillmeat_ls.actions import DEPLOY_COMMAND, UPDATE_COMMAND, profile_argument, toml_string
 from skillmeat_ls.document import Document, Record, Span, derived_path
 from skillmeat_ls.rules import Context, DriftState, drift_state
 from skillmeat_ls.schema import (
@@ -44,10 +44,7 @@ STATE_LABELS = {
 
 
 def _collection_name(doc: Document, record: Record) -> str | None:
-    if record.schema == "unified":
-        return record.text("from_collection")
-    header = doc.legacy_collection()
-    return header.value if header is not None and isinstance(header.value, str) else "default"
+    return doc.collection_of(record)[0] or None
 
 
 def collection_artifact(
@@ -89,7 +86,8 @@ def hover(doc: Document, offset: int, context: Context) -> tuple[str, Span] | No
     lines.append(f"- Collection: `{collection or '?'}`{where}")
     lines.append(f"- Deployed: {record.text('deployed_at') or '—'}")
     path = derived_path(record)
-    lines.append(f"- Path: `.claude/{path}`" if path else "- Path: —")
+    root = context.root_name or ".claude"
+    lines.append(f"- Path: `{root}/{path}`" if path else "- Path: —")
     lines.append(f"- Recorded hash: {_short(record.content_hash)}")
     if state is not None:
         lines.append(f"- Project copy: {_short(state.project_hash)}")
@@ -226,9 +224,9 @@ def definitions(doc: Document, offset: int, context: Context) -> list[Path]:
         return []
     targets = []
     path = derived_path(record)
-    claude = context.claude_dir
-    if path and claude is not None:
-        deployed = contained(claude, path)
+    root = context.profile_root
+    if path and root is not None:
+        deployed = contained(root, path)
         if deployed is not None and deployed.exists():
             targets.append(_openable(deployed))
     artifact = collection_artifact(doc, record, context)
@@ -249,17 +247,18 @@ class Lens:
 def code_lenses(doc: Document, context: Context) -> list[Lens]:
     """Each record's sync state, with the action that resolves it where there is one."""
     lenses = []
-    project = str(context.claude_dir.parent) if context.claude_dir is not None else None
+    project = str(context.profile_root.parent) if context.profile_root is not None else None
     for record in doc.records:
         state = drift_state(doc, record, context)
-        lenses.append(_state_lens(doc, record, state, project))
+        lenses.append(_state_lens(doc, record, state, project, context))
         if (record.type or "") in CONTEXT_TYPES:
             lenses.append(Lens(record.header_span, "Context sync (Preview)", PREVIEW_NOTE))
     return lenses
 
 
 def _state_lens(
-    doc: Document, record: Record, state: DriftState | None, project: str | None
+    doc: Document, record: Record, state: DriftState | None, project: str | None,
+    context: Context,
 ) -> Lens:
     collection = _collection_name(doc, record) or "?"
     if state is None:
@@ -274,13 +273,14 @@ def _state_lens(
         f"collection {_short(state.collection_hash)}. {PREVIEW_NOTE}"
     )
     artifact = {"name": record.name, "type": canonical_type(record.type or "")}
+    profile = profile_argument(record, context.root_name)
     if project and state.state in ("update-available", "conflict"):
         return Lens(
             record.header_span,
             title + " — update",
             tooltip,
             UPDATE_COMMAND,
-            [{"project": project, **artifact}],
+            [{"project": project, **artifact, **profile}],
         )
     if project and state.state == "missing":
         return Lens(
@@ -288,6 +288,6 @@ def _state_lens(
             title + " — deploy",
             tooltip,
             DEPLOY_COMMAND,
-            [{"project": project, "collection": collection, "artifacts": [artifact]}],
+            [{"project": project, "collection": collection, "artifacts": [artifact], **profile}],
         )
     return Lens(record.header_span, title, tooltip)

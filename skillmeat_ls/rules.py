@@ -3,14 +3,18 @@
 A rule reads a parsed :class:`~skillmeat_ls.document.Document` (and, for the rules that need them,
 the collections index and the project's files on disk) and yields :class:`Diagnostic` objects
 with spans as code-point offsets. Rules never raise on bad input and never read outside the
-project's ``.claude/`` directory.
+file's own profile root (``.claude/``, ``.agents/``, ...).
 
 Three kinds of rule, by what they depend on:
 
 * record rules (SM110–SM114) read one record only. Their results are memoised per chunk, so an
   edit re-runs them for the edited record alone;
 * document rules (SM100–SM104, SM120–SM122) read the record list;
-* environment rules (SM130–SM132, SM140–SM142) also read the collections and the disk.
+* environment rules (SM105, SM130–SM132, SM140–SM142) also read the file's place, the
+  collections and the disk.
+
+Identity is SkillMeat's: (profile, name, type), the name compared without one trailing
+``.md``/``.txt``/``.json``/``.yaml``/``.yml`` (:func:`~skillmeat_ls.schema.normalize_name`).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from skillmeat_ls.document import Chunk, Document, PlacedChunk, Record, Span, derived_path
+from skillmeat_ls.profiles import DEFAULT_PROFILE_ID
 from skillmeat_ls.schema import (
     CLAUDE_DIR,
     DEPLOYED_FILE_NAME,
@@ -41,10 +46,13 @@ from skillmeat_ls.schema import (
     TYPE_LAYOUT,
     UNIFIED_REQUIRED,
     UUID_HEX_RE,
+    VOCABULARY_RELEASE,
     canonical_type,
     conventional_path,
+    normalize_name,
     suggest_type,
 )
+from skillmeat_ls.workspace import is_deployment_file
 
 if TYPE_CHECKING:
     from skillmeat_ls.collections import CollectionIndex
@@ -101,6 +109,7 @@ SEVERITY = {
     "SM102": Severity.ERROR,
     "SM103": Severity.WARNING,
     "SM104": Severity.INFORMATION,
+    "SM105": Severity.WARNING,
     "SM110": Severity.ERROR,
     "SM111": Severity.ERROR,
     "SM112": Severity.WARNING,
@@ -126,17 +135,22 @@ def _diag(code: str, message: str, span: Span, **kw: Any) -> Diagnostic:
 @dataclass
 class Context:
     """What the environment rules may consult. Each part is optional: a rule whose input is
-    missing does not run (no SkillMeat home: no collection rules; a file outside ``.claude/``:
-    no disk rules)."""
+    missing does not run (no SkillMeat home: no collection rules; a file that is not in a
+    profile root: no disk rules)."""
 
     file_path: Path | None = None
     collections: CollectionIndex | None = None
     disk: DiskProbe | None = None
-    claude_dir: Path | None = field(init=False, default=None)
+    #: The file's profile root (``<project>/.claude``, ``<project>/.agents``, ...).
+    profile_root: Path | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        if self.file_path is not None and self.file_path.parent.name == CLAUDE_DIR:
-            self.claude_dir = self.file_path.parent
+        if self.file_path is not None and is_deployment_file(self.file_path):
+            self.profile_root = self.file_path.parent
+
+    @property
+    def root_name(self) -> str | None:
+        return self.profile_root.name if self.profile_root is not None else None
 
 
 # --- record rules ---------------------------------------------------------------------------------
@@ -302,26 +316,35 @@ def _check_unified_extras(record: Record) -> Iterator[Diagnostic]:
         yield _diag(
             "SM111",
             f"'platform' must be one of {', '.join(PLATFORMS)} "
-            f"(SkillMeat rejects {platform.value!r})",
+            f"(SkillMeat ≤ {VOCABULARY_RELEASE} rejects {platform.value!r} and refuses the file)",
             platform.value_span,
         )
+
     uuid = record.field("artifact_uuid")
     if uuid is not None and not (isinstance(uuid.value, str) and UUID_HEX_RE.fullmatch(uuid.value)):
         yield _diag("SM111", "'artifact_uuid' must be 32 lowercase hex digits", uuid.value_span)
 
 
 def rule_artifact_type(record: Record) -> Iterator[Diagnostic]:
-    """SM112: unknown artifact type, with the near miss suggested."""
+    """SM112: a near miss of a known type (Warning, with the type suggested); a type no known
+    release has (Information: a newer SkillMeat may have it)."""
     artifact_type = record.type
     if artifact_type is None or artifact_type in KNOWN_TYPES:
         return
     suggestion = suggest_type(artifact_type)
-    hint = f"; did you mean '{suggestion}'?" if suggestion else ""
+    if suggestion is None:
+        yield _diag(
+            "SM112",
+            f"artifact type '{artifact_type}' is unknown to SkillMeat ≤ {VOCABULARY_RELEASE}",
+            record.anchor("artifact_type"),
+            severity=Severity.INFORMATION,
+        )
+        return
     yield _diag(
         "SM112",
-        f"unknown artifact type '{artifact_type}'{hint}",
+        f"unknown artifact type '{artifact_type}'; did you mean '{suggestion}'?",
         record.anchor("artifact_type"),
-        data={"suggestion": suggestion} if suggestion else None,
+        data={"suggestion": suggestion},
     )
 
 
@@ -341,14 +364,14 @@ def path_escapes(path: str) -> bool:
 
 
 def rule_path_containment(record: Record) -> Iterator[Diagnostic]:
-    """SM114: ``artifact_path`` is absolute or leaves ``.claude/``."""
+    """SM114: ``artifact_path`` is absolute or leaves its profile root."""
     path = derived_path(record)
     if path is None:
         return
     if path_escapes(path) or (record.name and "\x00" in record.name):
         yield _diag(
             "SM114",
-            f"'{path}' is outside .claude/; skillmeat-ls never reads or writes through it",
+            f"'{path}' is outside the profile root; skillmeat-ls never reads or writes through it",
             record.anchor("artifact_path" if record.schema == "unified" else "artifact_name"),
         )
 
@@ -500,11 +523,11 @@ def _first_span(doc: Document) -> Span:
 def rule_plan_file_name(doc: Document, context: Context) -> Iterator[Diagnostic]:
     """SM104: ``deployment.toml`` is never read by SkillMeat."""
     path = context.file_path
-    if path is None or path.name != PLAN_FILE_NAME or context.claude_dir is None:
+    if path is None or path.name != PLAN_FILE_NAME or context.profile_root is None:
         return
     sibling = path.with_name(DEPLOYED_FILE_NAME)
     disk = context.disk
-    if disk is not None and disk.exists(context.claude_dir, DEPLOYED_FILE_NAME):
+    if disk is not None and disk.exists(context.profile_root, DEPLOYED_FILE_NAME):
         yield _diag(
             "SM104",
             f"this project also has {DEPLOYED_FILE_NAME}: two deployment "
@@ -523,21 +546,29 @@ def rule_plan_file_name(doc: Document, context: Context) -> Iterator[Diagnostic]
         )
 
 
-def _identity(record: Record) -> tuple[str, str] | None:
-    """(name, canonical type): what SkillMeat identifies a record by. Memoised per chunk."""
+def _identity(record: Record) -> tuple[str, str, str] | None:
+    """(normalised name, canonical type, profile): what SkillMeat identifies a record by.
+    Memoised per chunk."""
     memo = record.chunk.memo
     key = "identity:" + record.schema
     if key not in memo:
         name, artifact_type = record.name, record.type
         memo[key] = (
-            None if name is None or artifact_type is None else (name, canonical_type(artifact_type))
+            None
+            if name is None or artifact_type is None
+            else (
+                normalize_name(name),
+                canonical_type(artifact_type),
+                record.text("deployment_profile_id") or DEFAULT_PROFILE_ID,
+            )
         )
-    return memo[key]
+    return memo[key]  # type: ignore[no-any-return]
 
 
 def rule_duplicate_records(doc: Document) -> Iterator[Diagnostic]:
-    """SM120: one (name, type) recorded twice; on each later record, linked to the first."""
-    first: dict[tuple[str, str], Record] = {}
+    """SM120: one (name, type) of one profile recorded twice; on each later record, linked to
+    the first."""
+    first: dict[tuple[str, str, str], Record] = {}
     for record in doc.records:
         identity = _identity(record)
         if identity is None:
@@ -547,7 +578,7 @@ def rule_duplicate_records(doc: Document) -> Iterator[Diagnostic]:
             yield _diag(
                 "SM120",
                 f"{identity[1]} '{identity[0]}' is recorded twice; SkillMeat "
-                "keeps one record per (name, type)",
+                "keeps one record per (name, type) and profile",
                 record.header_span,
                 related=(Related("first recorded here", original.header_span),),
                 data={"duplicate_of": original.index},
@@ -555,13 +586,14 @@ def rule_duplicate_records(doc: Document) -> Iterator[Diagnostic]:
 
 
 def rule_shared_names(doc: Document) -> Iterator[Diagnostic]:
-    """SM121: one name used by records of different types (allowed, but confusable)."""
-    by_name: dict[str, dict[str, Record]] = defaultdict(dict)
+    """SM121: one name used by records of different types in one profile (allowed, but
+    confusable)."""
+    by_name: dict[tuple[str, str], dict[str, Record]] = defaultdict(dict)
     for record in doc.records:
         identity = _identity(record)
         if identity is not None:
-            by_name[identity[0]].setdefault(identity[1], record)
-    for name, by_type in by_name.items():
+            by_name[(identity[0], identity[2])].setdefault(identity[1], record)
+    for (name, _profile), by_type in by_name.items():
         if len(by_type) < 2:
             continue
         for artifact_type, record in by_type.items():
@@ -611,13 +643,26 @@ def rule_shared_paths(doc: Document) -> Iterator[Diagnostic]:
 # --- environment rules ----------------------------------------------------------------------------
 
 
-def _collection_of(doc: Document, record: Record) -> tuple[str, Span]:
-    if record.schema == "unified":
-        return (record.text("from_collection") or "", record.anchor("from_collection"))
-    header = doc.legacy_collection()
-    if header is not None and isinstance(header.value, str):
-        return (header.value, header.value_span)
-    return ("default", record.header_span)  # the legacy reader's default
+def rule_profile_root(doc: Document, record: Record, context: Context) -> Iterator[Diagnostic]:
+    """SM105: ``profile_root_dir`` names another root than the file's (SkillMeat writes each
+    record into the file of ``profile_root_dir or ".claude"``)."""
+    here = context.root_name
+    if here is None or record.schema != "unified" or record.chunk.data is None:
+        return
+    recorded = record.text("profile_root_dir")
+    if (recorded or CLAUDE_DIR) == here:
+        return
+    if recorded:
+        message = (
+            f"profile_root_dir is '{recorded}' but this file is in {here}/: SkillMeat's next "
+            f"write moves the record to {recorded}/{DEPLOYED_FILE_NAME}"
+        )
+    else:
+        message = (
+            f"this record in {here}/ has no profile_root_dir: SkillMeat's next write moves it "
+            f"to {CLAUDE_DIR}/{DEPLOYED_FILE_NAME}"
+        )
+    yield _diag("SM105", message, record.anchor("profile_root_dir"), data={"root": here})
 
 
 def rule_collection_reference(
@@ -628,7 +673,7 @@ def rule_collection_reference(
     if index is None:
         return
     name, artifact_type = record.name, record.type
-    collection_name, span = _collection_of(doc, record)
+    collection_name, span = doc.collection_of(record)
     if not collection_name or name is None or artifact_type not in KNOWN_TYPES:
         return  # an unknown type is SM112's finding
     collection = index.get(collection_name)
@@ -661,23 +706,26 @@ def rule_collection_reference(
 
 def rule_missing_on_disk(doc: Document, record: Record, context: Context) -> Iterator[Diagnostic]:
     """SM132: the deployed artifact is not on disk."""
-    claude, disk = context.claude_dir, context.disk
-    if claude is None or disk is None:
+    root, disk = context.profile_root, context.disk
+    if root is None or disk is None:
         return
     path = derived_path(record)
-    if path is None or path_escapes(path) or not _in_profile_root(record):
+    if path is None or path_escapes(path) or not _in_file_root(record, context):
         return
-    if not disk.exists(claude, path):
+    if not disk.exists(root, path):
         yield _diag(
             "SM132",
-            f"{record.type} '{record.name}' is recorded but .claude/{path} does not exist",
+            f"{record.type} '{record.name}' is recorded but {root.name}/{path} does not exist",
             record.anchor("artifact_path"),
-            data={"collection": _collection_of(doc, record)[0]},
+            data={"collection": doc.collection_of(record)[0]},
         )
 
 
-def _in_profile_root(record: Record) -> bool:
-    return (record.text("profile_root_dir") or CLAUDE_DIR) == CLAUDE_DIR
+def _in_file_root(record: Record, context: Context) -> bool:
+    """The record's copy lives in its file's root: its ``profile_root_dir`` names that root, or
+    it names none (disk rules then judge it where it is; SM105 says where SkillMeat moves it)."""
+    recorded = record.text("profile_root_dir")
+    return not recorded or recorded == context.root_name
 
 
 def rule_drift(doc: Document, record: Record, context: Context) -> Iterator[Diagnostic]:
@@ -706,17 +754,17 @@ class DriftState:
 
 def drift_state(doc: Document, record: Record, context: Context) -> DriftState | None:
     """The sync state of ``record``, or None when it cannot be judged (bad path or hash)."""
-    claude, disk = context.claude_dir, context.disk
+    root, disk = context.profile_root, context.disk
     path = derived_path(record)
     recorded = record.content_hash
-    if claude is None or disk is None or path is None or path_escapes(path):
+    if root is None or disk is None or path is None or path_escapes(path):
         return None
-    if not _in_profile_root(record) or recorded is None or not HASH_RE.fullmatch(recorded):
+    if not _in_file_root(record, context) or recorded is None or not HASH_RE.fullmatch(recorded):
         return None
-    project_hash = disk.hash(claude, path)
+    project_hash = disk.hash(root, path)
     collection_hash = None
     if context.collections is not None and record.name and record.type:
-        collection = context.collections.get(_collection_of(doc, record)[0])
+        collection = context.collections.get(doc.collection_of(record)[0])
         if collection is not None:
             found = collection.find(record.name, canonical_type(record.type))
             collection_hash = found[0].content_hash if found else None
@@ -770,7 +818,7 @@ ENVIRONMENT_RULES: tuple[Callable[[Document, Context], Iterable[Diagnostic]], ..
 #: Rules that read one record and the environment (collections, disk).
 RECORD_ENVIRONMENT_RULES: tuple[
     Callable[[Document, Record, Context], Iterable[Diagnostic]], ...
-] = (rule_collection_reference, rule_missing_on_disk, rule_drift)
+] = (rule_profile_root, rule_collection_reference, rule_missing_on_disk, rule_drift)
 
 
 # --- the runner -----------------------------------------------------------------------------------

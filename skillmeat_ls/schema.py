@@ -14,11 +14,33 @@ PLAN_FILE_NAME = "deployment.toml"  # the remediation plan's name; SkillMeat nev
 DEPLOYMENT_FILE_NAMES = (DEPLOYED_FILE_NAME, PLAN_FILE_NAME)
 CLAUDE_DIR = ".claude"
 
-DEPLOYABLE_TYPES = ("skill", "command", "agent", "hook", "mcp")
+#: Where each vocabulary fact comes from: "0.74.0" is the current release, read from its package
+#: (``skillmeat/core/artifact_detection.py``, ``core/enums.py``); older facts hold since 0.9.1.
+VOCABULARY_RELEASE = "0.74.0"
+
+#: Types with a deploy folder in some profile (``DEFAULT_ARTIFACT_PATH_MAP``, 0.74.0).
+DEPLOYABLE_TYPES = ("skill", "command", "agent", "hook", "mcp", "orchestration")
 CONTEXT_TYPES = ("project_config", "spec_file", "rule_file", "context_file", "progress_template")
-NEWER_TYPES = ("workflow", "composite")
+#: ``ArtifactType`` values with no deploy folder: 0.9.1 added ``workflow`` and ``composite``,
+#: 0.74.0 the rest (tier composites, review types, ``soul``).
+NEWER_TYPES = (
+    "workflow",
+    "composite",
+    "context_module",
+    "template",
+    "group",
+    "deployment_set",
+    "context_pack",
+    "bundle",
+    "reviewer_role",
+    "council",
+    "soul",
+)
 OLD_SPELLINGS = {"mcp_server": "mcp"}
 KNOWN_TYPES = frozenset((*DEPLOYABLE_TYPES, *CONTEXT_TYPES, *NEWER_TYPES, *OLD_SPELLINGS))
+#: Types deployed as ``<folder>/<name>`` (a folder, or a file that keeps its own suffix); every
+#: other deployable type is ``<folder>/<name>.md`` (``resolve_artifact_path``, 0.74.0).
+NAME_AS_IS_TYPES = frozenset({"skill", "mcp", "mcp_server", "orchestration"})
 
 #: type -> (folder under ``.claude/``, whether the artifact is a directory)
 TYPE_LAYOUT: dict[str, tuple[str, bool]] = {
@@ -28,6 +50,7 @@ TYPE_LAYOUT: dict[str, tuple[str, bool]] = {
     "hook": ("hooks", False),
     "mcp": ("mcp", True),
     "mcp_server": ("mcp", True),
+    "orchestration": ("workflows", False),
     "spec_file": ("specs", False),
     "rule_file": ("rules", False),
     "context_file": ("context", False),
@@ -61,6 +84,7 @@ UNIFIED_KEY_ORDER = (
     "platform",
     "profile_root_dir",
     "artifact_uuid",
+    "branch_name",  # 0.74.0
     "collection_sha",
 )
 UNIFIED_REQUIRED = (
@@ -71,7 +95,10 @@ UNIFIED_REQUIRED = (
     "artifact_path",
     "content_hash",
 )
-PLATFORMS = ("claude_code", "codex", "gemini", "cursor", "remote_git", "other")
+#: ``Platform`` values (``core/enums.py``); ``bob`` is new in 0.74.0.
+PLATFORMS = ("claude_code", "codex", "gemini", "cursor", "bob", "remote_git", "other")
+#: Platforms older releases reject (their ``Platform(value)`` raises).
+PLATFORMS_SINCE = {"bob": "0.74.0"}
 
 LEGACY_HEADER_KEYS = ("collection", "deployed-at", "skillmeat-version")
 LEGACY_RECORD_KEYS = ("name", "type", "source", "version", "sha", "deployed-at", "deployed-from")
@@ -92,12 +119,30 @@ def canonical_type(artifact_type: str) -> str:
 
 
 def conventional_path(name: str, artifact_type: str) -> str | None:
-    """``artifact_path`` as SkillMeat's ``record_deployment`` derives it, or None if it cannot."""
+    """``artifact_path`` as SkillMeat's ``resolve_artifact_path`` derives it in the default
+    layout, or None if it cannot (profiles may map folders differently: see ``profiles``)."""
     layout = TYPE_LAYOUT.get(artifact_type)
     if layout is None or artifact_type not in (*DEPLOYABLE_TYPES, "mcp_server"):
         return None
-    folder, is_dir = layout
-    return f"{folder}/{name}" if is_dir else f"{folder}/{name}.md"
+    return artifact_path_in(layout[0], name, artifact_type)
+
+
+def artifact_path_in(folder: str, name: str, artifact_type: str) -> str:
+    """``<folder>/<name>`` or ``<folder>/<name>.md``, as SkillMeat names a deployed copy."""
+    return f"{folder}/{name}" if artifact_type in NAME_AS_IS_TYPES else f"{folder}/{name}.md"
+
+
+#: Suffixes SkillMeat's ``_normalize_artifact_name`` drops (one, the first that matches).
+NAME_SUFFIXES = (".md", ".txt", ".json", ".yaml", ".yml")
+
+
+def normalize_name(name: str) -> str:
+    """A name as SkillMeat compares it: one trailing ``.md``/``.txt``/``.json``/``.yaml``/``.yml``
+    is not part of the identity (``review.md`` is ``review``)."""
+    for suffix in NAME_SUFFIXES:
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
 
 
 def suggest_type(value: str) -> str | None:
@@ -112,6 +157,23 @@ def suggest_type(value: str) -> str | None:
     return matches[0] if matches else None
 
 
+_SEPARATORS = re.compile(r"[\\/]+")
+#: The collection the legacy reader assumed when neither the record nor the header names one.
+DEFAULT_COLLECTION = "default"
+
+
+def collection_from_path(value: object) -> str | None:
+    """``NAME`` from ``.../collections/NAME[/...]`` (the legacy writer's ``deployed-from``)."""
+    if not isinstance(value, str):
+        return None
+    parts = [part for part in _SEPARATORS.split(value) if part]
+    for position in range(len(parts) - 2, -1, -1):
+        if parts[position] == "collections":
+            name = parts[position + 1]
+            return name if is_safe_name(name) else None
+    return None
+
+
 def is_safe_name(name: str) -> bool:
     """SkillMeat's artifact-name rule: non-empty, no ``/``, ``\\``, ``..`` or NUL, no leading dot."""
     return bool(name) and not (
@@ -119,8 +181,13 @@ def is_safe_name(name: str) -> bool:
     )
 
 
-#: Optional unified keys SkillMeat writes only when their value is truthy.
-UNIFIED_OMIT_WHEN_FALSY = UNIFIED_KEY_ORDER[UNIFIED_KEY_ORDER.index("local_modifications") + 1 : -1]
+#: Optional unified keys SkillMeat writes only when their value is truthy (``artifact_uuid`` and
+#: ``branch_name`` are written whenever they are set, even empty).
+UNIFIED_OMIT_WHEN_FALSY = tuple(
+    key
+    for key in UNIFIED_KEY_ORDER[UNIFIED_KEY_ORDER.index("local_modifications") + 1 : -1]
+    if key not in ("artifact_uuid", "branch_name")
+)
 #: Top-level table where migration keeps a legacy ``[deployment]`` header that no record carries
 #: (a header-only legacy file). SkillMeat ignores it on read.
 LEGACY_KEPT_TABLE = "legacy-deployment"

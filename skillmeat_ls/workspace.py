@@ -1,7 +1,13 @@
 """The files around a deployment file: finding deployment files, and reading artifacts on disk.
 
+A deployment file is ``<root>/.skillmeat-deployed.toml`` in a *profile root* ``<root>``: any
+dot-directory directly under a project (``.claude``, ``.agents``, ``.gemini``, a custom root), as
+SkillMeat's ``read_deployments`` globs ``<project>/.*/``; also ``.claude/deployment.toml``, the
+remediation plan's name. Files SkillMeat leaves beside them (its lock, temp, backup and aside
+siblings) are never deployment files.
+
 :class:`DiskProbe` is the only way rules look at a project's files. It answers relative to a
-``.claude/`` directory and refuses anything that resolves outside it (``..``, absolute paths,
+profile root and refuses anything that resolves outside it (``..``, absolute paths,
 symlinks that point out), so a hostile ``artifact_path`` is never read through. Hashes of
 project copies are memoised by a cheap stat fingerprint, so re-analysing after a keystroke
 does not re-hash unchanged artifacts.
@@ -17,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from skillmeat_ls.hashing import content_hash, tree_fingerprint
-from skillmeat_ls.schema import CLAUDE_DIR, DEPLOYMENT_FILE_NAMES
+from skillmeat_ls.schema import CLAUDE_DIR, DEPLOYED_FILE_NAME, PLAN_FILE_NAME
 
 #: Directories never searched for deployment files.
 SKIPPED_DIRS = frozenset(
@@ -50,7 +56,7 @@ def contained(root: Path, relative: str) -> Path | None:
 
 
 class DiskProbe:
-    """Existence and content hashes of artifacts inside ``.claude/`` directories.
+    """Existence and content hashes of artifacts inside profile roots (``.claude/``, ...).
 
     What it learns is kept for ``freshness`` seconds (``None``: for the probe's lifetime, right
     for a one-shot ``check``), or until :meth:`forget` is called: the server keeps one probe and
@@ -166,22 +172,51 @@ def read_text(path: Path) -> str:
     return data.decode("utf-8-sig", errors="replace")
 
 
+def is_profile_root_name(name: str) -> bool:
+    """A folder name that can be a profile root: a dot-directory (not ``.`` or ``..``)."""
+    return name.startswith(".") and name not in (".", "..")
+
+
 def is_deployment_file(path: Path) -> bool:
-    return path.name in DEPLOYMENT_FILE_NAMES and path.parent.name == CLAUDE_DIR
+    """``<dot-dir>/.skillmeat-deployed.toml`` or ``.claude/deployment.toml`` (by name only)."""
+    if path.name == DEPLOYED_FILE_NAME:
+        return is_profile_root_name(path.parent.name)
+    return path.name == PLAN_FILE_NAME and path.parent.name == CLAUDE_DIR
+
+
+def _files_in(here: Path, dot_dirs: Iterable[str]) -> list[Path]:
+    found: list[Path] = []
+    for name in sorted(dot_dirs, key=lambda d: (d != CLAUDE_DIR, d)):
+        names = (DEPLOYED_FILE_NAME, PLAN_FILE_NAME) if name == CLAUDE_DIR else (DEPLOYED_FILE_NAME,)
+        for file_name in names:
+            candidate = here / name / file_name
+            if os.path.lexists(candidate):
+                found.append(candidate)
+    return found
+
+
+def project_files(root: Path) -> list[Path]:
+    """The deployment files of the project ``root``, one per profile root (``.claude`` first,
+    then by name) and ``.claude/deployment.toml``."""
+    try:
+        names = [e.name for e in os.scandir(root) if is_profile_root_name(e.name) and e.is_dir()]
+    except OSError:
+        return []
+    return _files_in(root, names)
 
 
 def find_deployment_files(roots: Iterable[Path]) -> Iterator[Path]:
-    """Deployment files under ``roots`` (files are taken as given), in a stable order."""
+    """Deployment files under ``roots`` (files are taken as given), in a stable order.
+
+    Each directory's dot-children are looked into for a deployment file; a profile root that
+    holds one is not searched further (its copies are artifacts, not projects)."""
     for root in roots:
         if root.is_file():
             yield root
             continue
-        for directory, dirs, files in os.walk(root):
+        for directory, dirs, _files in os.walk(root):
             here = Path(directory)
-            if here.name != CLAUDE_DIR:
-                dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
-                continue
-            dirs[:] = []  # deployment files sit directly in .claude/; its artifacts need no walk
-            for name in DEPLOYMENT_FILE_NAMES:
-                if name in files:
-                    yield here / name
+            files = _files_in(here, [d for d in dirs if is_profile_root_name(d)])
+            yield from files
+            roots_here = {f.parent.name for f in files}
+            dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and d not in roots_here)

@@ -24,6 +24,7 @@ from skillmeat_ls.deploy import (
     update,
 )
 from skillmeat_ls.hashing import content_hash
+from skillmeat_ls.locks import LOCK_SUFFIX
 from skillmeat_ls.schema import UNIFIED_KEY_ORDER
 
 if sys.version_info >= (3, 11):
@@ -116,10 +117,11 @@ def collection(world: dict[str, Path], name: str = "default") -> Collection:
 
 
 def snapshot(root: Path) -> dict[str, Any]:
-    """Every entry under ``root``: file bytes, symlink targets, folders."""
+    """Every entry under ``root``: file bytes, symlink targets, folders. SkillMeat's empty lock
+    files (``.NAME.skillmeat-lock``), which every writer leaves behind by design, are left out."""
     found: dict[str, Any] = {}
     for directory, dirs, files in os.walk(root):
-        for name in dirs + files:
+        for name in dirs + [f for f in files if not f.endswith(LOCK_SUFFIX)]:
             path = Path(directory) / name
             rel = str(path.relative_to(root))
             if path.is_symlink():

@@ -110,7 +110,8 @@ def test_deploy_json_is_the_command_result(env: dict[str, Path]) -> None:
     )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert set(data) == {"deployed", "skipped", "errors", "file"}
+    assert set(data) == {"deployed", "skipped", "errors", "file", "profile", "root"}
+    assert (data["profile"], data["root"]) == ("claude_code", ".claude")
     (item,) = data["deployed"]
     assert item["name"] == "code-review" and item["type"] == "command"
     assert item["path"] == "commands/code-review.md" and item["collection"] == "default"

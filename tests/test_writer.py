@@ -83,6 +83,8 @@ def test_order_record_follows_skillmeat_key_order_with_extras_before_collection_
 
 
 def test_order_record_omits_falsy_optional_keys_and_none() -> None:
+    """As ``Deployment.to_dict`` (0.74.0): optional keys only when truthy, except
+    ``artifact_uuid`` and ``branch_name``, written whenever they are set."""
     ordered = order_record(
         {
             "artifact_name": "x",
@@ -104,6 +106,7 @@ def test_order_record_omits_falsy_optional_keys_and_none() -> None:
         "artifact_name": "x",
         "content_hash": HASH,
         "local_modifications": True,
+        "artifact_uuid": "",  # SkillMeat writes it whenever it is not None
         "collection_sha": HASH,
     }
 
