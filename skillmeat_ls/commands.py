@@ -21,7 +21,8 @@ from pygls.uris import from_fs_path
 from skillmeat_ls.cache.revisions import HEAD
 from skillmeat_ls.document import parse_document
 from skillmeat_ls.migration import MigrationError, migrate_text
-from skillmeat_ls.schema import canonical_type
+from skillmeat_ls.profiles import Profile, ProfileError, resolve_profile
+from skillmeat_ls.schema import canonical_type, normalize_name
 from skillmeat_ls.workspace import read_text
 from skillmeat_ls.writer import atomic_write
 
@@ -133,12 +134,24 @@ class Commands:
         )
         return bool(result and result.applied)
 
-    async def _record_writer(self, project: Path) -> Callable[[Path, str], None] | None:
+    def _profile(self, request: Mapping[str, Any], project: Path) -> Profile:
+        """The request's ``profile`` (default ``claude_code``), resolved as SkillMeat does."""
+        value = request.get("profile")
+        if value is not None and not isinstance(value, str):
+            raise CommandError('"profile" must be a profile id such as "codex"')
+        try:
+            return resolve_profile(value, home=self.ls.state.settings.home, project=project)
+        except ProfileError as exc:
+            raise CommandError(str(exc)) from exc
+
+    async def _record_writer(
+        self, project: Path, profile: Profile
+    ) -> Callable[[Path, str], None] | None:
         """How deploy and update write the deployment file: through the editor when it is open
         there (``workspace/applyEdit``; a declined edit rolls the copies back), else on disk.
         Refused while the editor holds unsaved changes to it: the new text is built from the
         file on disk and would drop them."""
-        path = await self.ls.work(_deploy_engine().deployment_file, project)
+        path = await self.ls.work(_deploy_engine().deployment_file, project, profile)
         if path is None:
             return None
         document = self.ls.workspace.text_documents.get(from_fs_path(str(path)) or "")
@@ -187,6 +200,7 @@ class Commands:
         self._require_trust("deploying")
         request = _request(args)
         project = _path_of(request.get("project"), "the project")
+        profile = self._profile(request, project)
         index = await self._index()
         name = request.get("collection") or await self._ask(
             f"Deploy into {project.name} from which collection?", index.names()
@@ -202,11 +216,16 @@ class Commands:
             if artifacts is None:
                 return _cancelled()
         overwrite = request.get("overwrite") is True
-        writer = await self._record_writer(project)
+        writer = await self._record_writer(project, profile)
         engine = _deploy_engine()
         result = await self.ls.work(
             lambda: engine.deploy(
-                project, collection, artifacts, overwrite=overwrite, record_writer=writer
+                project,
+                collection,
+                artifacts,
+                overwrite=overwrite,
+                record_writer=writer,
+                profile=profile,
             )
         )
         await self._after_change(project)
@@ -275,17 +294,18 @@ class Commands:
         name, artifact_type = request.get("name"), request.get("type")
         if not isinstance(name, str) or not isinstance(artifact_type, str):
             raise CommandError('give the artifact as {"project", "name", "type"}')
+        profile = self._profile(request, project)
         index = await self._index()
-        writer = await self._record_writer(project)
+        writer = await self._record_writer(project, profile)
         force = request.get("force") is True
         if not force:
-            states = await self.ls.work(_deploy_engine().status, project, index)
+            states = await self.ls.work(_deploy_engine().status, project, index, profile)
+            wanted = (normalize_name(name), canonical_type(artifact_type))
             state = next(
                 (
                     s
                     for s in states
-                    if (s.name, canonical_type(s.type or ""))
-                    == (name, canonical_type(artifact_type))
+                    if (normalize_name(s.name or ""), canonical_type(s.type or "")) == wanted
                 ),
                 None,
             )
@@ -300,7 +320,13 @@ class Commands:
                 force = True
         result = await self.ls.work(
             lambda: _deploy_engine().update(
-                project, index, name, artifact_type, force=force, record_writer=writer
+                project,
+                index,
+                name,
+                artifact_type,
+                force=force,
+                record_writer=writer,
+                profile=profile,
             )
         )
         await self._after_change(project)

@@ -40,9 +40,14 @@ from skillmeat_ls.scan import (
     place,
     worker_pool,
 )
-from skillmeat_ls.schema import CLAUDE_DIR, DEPLOYMENT_FILE_NAMES
+from skillmeat_ls.schema import (
+    CLAUDE_DIR,
+    DEPLOYED_FILE_NAME,
+    DEPLOYMENT_FILE_NAMES,
+    PLAN_FILE_NAME,
+)
 from skillmeat_ls.state import Analysis, ServerState, ServerStatus, Settings
-from skillmeat_ls.workspace import is_deployment_file
+from skillmeat_ls.workspace import is_deployment_file, is_profile_root_name, project_files
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -253,12 +258,12 @@ class SkillMeatServer(LanguageServer):
             pool.shutdown(wait=False, cancel_futures=True)
 
     async def analyze_project(self, project: Path) -> None:
-        """Analyse again the deployment files of one project (after its files changed)."""
-        claude = project / CLAUDE_DIR
-        await self.work(self.state.disk.forget, claude)
+        """Analyse again the deployment files of one project, every profile root (after its
+        files changed)."""
+        await self.work(self.state.disk.forget, project)
         open_texts = self.open_texts()
-        for name in DEPLOYMENT_FILE_NAMES:
-            path = claude / name
+        known = [p for p in (*self._workspace_files, *open_texts) if p.parent.parent == project]
+        for path in sorted({*project_files(project), *known}):
             if path in open_texts:
                 await self.analyze_open(from_fs_path(str(path)) or "")
             elif path in self._workspace_files or path.exists():
@@ -346,9 +351,11 @@ class SkillMeatServer(LanguageServer):
             return
         home = str(self.state.settings.home / "collections")
         watchers = [
-            lsp.FileSystemWatcher(glob_pattern="**/.claude/.skillmeat-deployed.toml"),
-            lsp.FileSystemWatcher(glob_pattern="**/.claude/deployment.toml"),
-            lsp.FileSystemWatcher(glob_pattern="**/.claude/**"),
+            # every profile root's file, and anything inside a dot-directory (deployed copies
+            # of any profile); events outside a profile root are dropped on arrival
+            lsp.FileSystemWatcher(glob_pattern=f"**/.*/{DEPLOYED_FILE_NAME}"),
+            lsp.FileSystemWatcher(glob_pattern=f"**/{CLAUDE_DIR}/{PLAN_FILE_NAME}"),
+            lsp.FileSystemWatcher(glob_pattern="**/.*/**"),
         ]
         if watched.relative_pattern_support:
             base = from_fs_path(home) or ""
@@ -565,14 +572,21 @@ async def did_change_watched_files(
         await ls.work(ls.state.reload_collections)
         await ls.analyze_everything()
         return
-    projects = {claude.parent for claude in (_claude_dir_of(p) for p in paths) if claude}
-    for project in sorted(projects):
+    known_roots = {p.parent for p in (*ls._workspace_files, *ls.open_texts())}
+    roots = {root for root in (_profile_root_of(p, known_roots) for p in paths) if root}
+    for project in sorted({root.parent for root in roots}):
         await ls.analyze_project(project)
 
 
-def _claude_dir_of(path: Path) -> Path | None:
-    for parent in (path, *path.parents):
-        if parent.name == CLAUDE_DIR:
+def _profile_root_of(path: Path, known: set[Path]) -> Path | None:
+    """The profile root ``path`` lies in: the nearest dot-directory above it that holds a
+    deployment file (or held one the server knows); None for ``.git``, ``.venv`` and the like."""
+    if is_deployment_file(path):
+        return path.parent
+    for parent in path.parents:
+        if is_profile_root_name(parent.name) and (
+            parent in known or any((parent / name).exists() for name in DEPLOYMENT_FILE_NAMES)
+        ):
             return parent
     return None
 
