@@ -259,7 +259,8 @@ class Commands:
         deployed_from: dict[tuple[str, str], str] = {}
         if request.get("project"):
             project = _path_of(request["project"], "the project")
-            deployed_from = await self.ls.work(_deployed_from, project)
+            profile = self._profile(request, project)
+            deployed_from = await self.ls.work(_deployed_from, project, profile)
         return [
             {
                 "name": collection.name,
@@ -271,8 +272,8 @@ class Commands:
                         "content_hash": a.content_hash,
                         "description": a.description,
                         **(
-                            {"deployed_from": deployed_from[(a.name, canonical_type(a.type))]}
-                            if (a.name, canonical_type(a.type)) in deployed_from
+                            {"deployed_from": deployed_from[_pair(a.name, a.type)]}
+                            if _pair(a.name, a.type) in deployed_from
                             else {}
                         ),
                     }
@@ -300,15 +301,8 @@ class Commands:
         force = request.get("force") is True
         if not force:
             states = await self.ls.work(_deploy_engine().status, project, index, profile)
-            wanted = (normalize_name(name), canonical_type(artifact_type))
-            state = next(
-                (
-                    s
-                    for s in states
-                    if (normalize_name(s.name or ""), canonical_type(s.type or "")) == wanted
-                ),
-                None,
-            )
+            wanted = _pair(name, artifact_type)
+            state = next((s for s in states if _pair(s.name or "", s.type or "") == wanted), None)
             if state is not None and state.state in ("modified", "conflict"):
                 answer = await self._ask(
                     f"{artifact_type} '{name}' has local changes. Overwrite them with the "
@@ -350,9 +344,14 @@ class Commands:
         }
 
 
-def _deployed_from(project: Path) -> dict[tuple[str, str], str]:
-    """(name, type) -> collection, for the records of ``project``'s deployment file."""
-    path = _deploy_engine().deployment_file(project)
+def _pair(name: str, artifact_type: str) -> tuple[str, str]:
+    return (normalize_name(name), canonical_type(artifact_type))
+
+
+def _deployed_from(project: Path, profile: Profile) -> dict[tuple[str, str], str]:
+    """(name, type) -> collection, for the records of ``project``'s deployment file of
+    ``profile``; names as SkillMeat compares them."""
+    path = _deploy_engine().deployment_file(project, profile)
     if path is None:
         return {}
     try:
@@ -363,5 +362,5 @@ def _deployed_from(project: Path) -> dict[tuple[str, str], str]:
     for record in document.records:
         collection = record.text("from_collection")
         if record.name and record.type and collection:
-            found[(record.name, canonical_type(record.type))] = collection
+            found[_pair(record.name, record.type)] = collection
     return found

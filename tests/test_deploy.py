@@ -1065,7 +1065,7 @@ def test_result_is_plain_json(world: dict[str, Path]) -> None:
 
     result = deploy(world["project"], collection(world), [("review", "skill")])
     data = json.loads(json.dumps(result.as_dict()))
-    assert set(data) == {"deployed", "skipped", "errors", "file"}
+    assert set(data) == {"deployed", "skipped", "errors", "file", "profile", "root"}
     assert {"name", "type", "path", "collection", "content_hash", "replaced_from"} <= set(
         data["deployed"][0]
     )
