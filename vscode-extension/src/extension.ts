@@ -14,7 +14,7 @@ import { classifyConfigChange } from './core/settings';
 import { describeCacheRefresh, renderStatus } from './core/status';
 import { onPythonInterpreterChanged } from './python';
 import { ExecuteCommandMiddleware, ServerManager } from './server';
-import { createFlowUi, resolveDeploymentFile, resolveProject } from './ui';
+import { createFlowUi, projectProfileRoots, resolveDeploymentFile, resolveProject } from './ui';
 
 export const COMMANDS = {
   deployFromCollection: 'skillmeat.client.deployFromCollection',
@@ -35,6 +35,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     ui,
     execute: (command: string, args: unknown[]) => server.execute(command, args),
     resolveProject: (hint?: string) => resolveProject(ui, hint),
+    profileRoots: projectProfileRoots,
   });
 
   // Commands started by the server's code actions and code lenses pass through here.

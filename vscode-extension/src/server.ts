@@ -18,7 +18,7 @@ import {
   State,
   TransportKind,
 } from 'vscode-languageclient/node';
-import { DEPLOYMENT_FILE_GLOB } from './core/projects';
+import { DEPLOYMENT_FILE_GLOBS } from './core/profiles';
 import {
   PythonProblem,
   ServerCommand,
@@ -30,6 +30,7 @@ import {
 import { SkillmeatOptions, buildOptions } from './core/settings';
 import { ClientPhase, ServerStatus, parseStatus } from './core/status';
 import { PYTHON_EXTENSION_ID, probePython, pythonExtensionInterpreter } from './python';
+import { ProfileRootWatcher } from './watcher';
 
 export const CLIENT_ID = 'skillmeat';
 export const STATUS_NOTIFICATION = 'skillmeat/status';
@@ -71,6 +72,7 @@ export class ServerManager implements vscode.Disposable {
   private detail: string | undefined;
   private readonly listeners: StatusListener[] = [];
   private readonly clientDisposables: vscode.Disposable[] = [];
+  private watcher: ProfileRootWatcher | undefined;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -200,7 +202,9 @@ export class ServerManager implements vscode.Disposable {
       transport: TransportKind.stdio,
       options: { env, cwd: firstWorkspaceFolder() },
     };
-    const client = new LanguageClient(CLIENT_ID, 'SkillMeat', serverOptions, this.clientOptions());
+    const watcher = new ProfileRootWatcher((line) => this.log(line));
+    this.watcher = watcher;
+    const client = new LanguageClient(CLIENT_ID, 'SkillMeat', serverOptions, this.clientOptions(watcher));
     this.client = client;
     this.clientDisposables.push(
       client.onDidChangeState((event) => {
@@ -230,6 +234,7 @@ export class ServerManager implements vscode.Disposable {
       this.log(`The language server did not start: ${message}`);
       this.disposeClientListeners();
       this.client = undefined;
+      this.disposeWatcher();
       try {
         await client.dispose(2000);
       } catch {
@@ -239,7 +244,18 @@ export class ServerManager implements vscode.Disposable {
       void this.showStartFailure(command, message);
       return undefined;
     }
+    void watcher.discover().then(() => {
+      if (this.watcher === watcher) {
+        const roots = watcher.roots();
+        this.log(`Watching ${roots.length} profile root${roots.length === 1 ? '' : 's'}${roots.length > 0 ? `: ${roots.join(', ')}` : ''}.`);
+      }
+    });
     return client;
+  }
+
+  private disposeWatcher(): void {
+    this.watcher?.dispose();
+    this.watcher = undefined;
   }
 
   private disposeClientListeners(): void {
@@ -252,6 +268,7 @@ export class ServerManager implements vscode.Disposable {
     const client = this.client;
     this.client = undefined;
     this.disposeClientListeners();
+    this.disposeWatcher();
     if (client) {
       try {
         if (client.state !== State.Stopped) {
@@ -269,9 +286,13 @@ export class ServerManager implements vscode.Disposable {
     this.setPhase('stopped');
   }
 
-  private clientOptions(): LanguageClientOptions {
+  private clientOptions(watcher: ProfileRootWatcher): LanguageClientOptions {
     return {
-      documentSelector: [{ scheme: 'file', pattern: DEPLOYMENT_FILE_GLOB }],
+      // `<root>/.skillmeat-deployed.toml` under any dot-directory, and `.claude/deployment.toml`.
+      documentSelector: DEPLOYMENT_FILE_GLOBS.map((pattern) => ({ scheme: 'file', pattern })),
+      // Deployment files and the files under each profile root, for the server's drift analysis
+      // (in addition to whatever watchers the server registers itself).
+      synchronize: { fileEvents: watcher },
       initializationOptions: currentOptions(),
       outputChannel: this.output,
       traceOutputChannel: this.output,

@@ -4,8 +4,10 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { FlowUi, ProjectRef } from './core/flows';
-import { DEPLOYMENT_FILE_GLOB, isDeploymentFile, projectCandidates, projectRootOf } from './core/projects';
+import { isDeploymentFile, profileRootOf } from './core/profiles';
+import { projectCandidates } from './core/projects';
 import { PickItem, projectItems } from './core/quickPicks';
+import { findDeploymentFiles, listProfileRoots } from './workspaceFiles';
 
 type Item<T> = vscode.QuickPickItem & { value: T };
 
@@ -74,11 +76,6 @@ function workspaceFolderPaths(): string[] {
   return (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
 }
 
-export async function findDeploymentFiles(): Promise<vscode.Uri[]> {
-  const uris = await vscode.workspace.findFiles(DEPLOYMENT_FILE_GLOB, '**/node_modules/**', 500);
-  return uris.filter((uri) => uri.scheme === 'file').sort((a, b) => a.fsPath.localeCompare(b.fsPath));
-}
-
 /** The deployment file of the active editor, if it is one. */
 export function activeDeploymentFile(): vscode.Uri | undefined {
   const uri = vscode.window.activeTextEditor?.document.uri;
@@ -94,24 +91,43 @@ function labelFor(root: string): string {
   return root;
 }
 
-function projectRef(root: string): ProjectRef {
-  return { id: vscode.Uri.file(root).toString(), label: labelFor(root) };
+function projectRef(root: string, currentProfile?: string): ProjectRef {
+  const ref: ProjectRef = { id: vscode.Uri.file(root).toString(), label: labelFor(root) };
+  if (currentProfile) {
+    ref.currentProfile = currentProfile;
+  }
+  return ref;
+}
+
+function hintPath(hint: string): string {
+  return /^[a-z][a-z0-9+.-]*:/i.test(hint) && !/^[a-z]:[\\/]/i.test(hint) ? vscode.Uri.parse(hint).fsPath : hint;
+}
+
+/** The profile roots of a project (`.claude`, `.agents`, …) that hold a deployment file. */
+export async function projectProfileRoots(project: ProjectRef): Promise<string[]> {
+  return listProfileRoots(vscode.Uri.file(hintPath(project.id)));
 }
 
 /**
- * The project to work on: the one named by the caller, else the folder holding `.claude/` of the
- * active deployment file, else the only candidate, else a QuickPick of the workspace's projects.
+ * The project to work on: the one named by the caller, else the parent of the profile root of
+ * the active deployment file, else the only candidate, else a QuickPick of the workspace's
+ * projects (every parent of a profile root holding a deployment file, and the workspace folders).
  */
 export async function resolveProject(ui: FlowUi, hint?: string): Promise<ProjectRef | undefined> {
   if (hint) {
-    const fsPath = /^[a-z][a-z0-9+.-]*:/i.test(hint) && !/^[a-z]:[\\/]/i.test(hint) ? vscode.Uri.parse(hint).fsPath : hint;
-    return { id: hint, label: labelFor(fsPath) };
+    const ref: ProjectRef = { id: hint, label: labelFor(hintPath(hint)) };
+    const active = activeDeploymentFile();
+    const current = active ? profileRootOf(active.fsPath) : undefined;
+    if (current && path.resolve(current.project) === path.resolve(hintPath(hint))) {
+      ref.currentProfile = current.profileId;
+    }
+    return ref;
   }
   const active = activeDeploymentFile();
   if (active) {
-    const root = projectRootOf(active.fsPath);
-    if (root) {
-      return projectRef(root);
+    const ref = profileRootOf(active.fsPath);
+    if (ref) {
+      return projectRef(ref.project, ref.profileId);
     }
   }
   const files = await findDeploymentFiles();
@@ -128,7 +144,7 @@ export async function resolveProject(ui: FlowUi, hint?: string): Promise<Project
   }
   const chosen = await ui.pickOne(projectItems(candidates), {
     title: 'SkillMeat: choose a project',
-    placeholder: 'Project (the folder that holds .claude/)',
+    placeholder: 'Project (the folder that holds .claude/, .agents/, …)',
   });
   return chosen ? projectRef(chosen.root) : undefined;
 }
@@ -147,7 +163,7 @@ export async function resolveDeploymentFile(ui: FlowUi, hint?: unknown): Promise
   }
   const files = await findDeploymentFiles();
   if (files.length === 0) {
-    await ui.notify('info', 'SkillMeat: no deployment file (.claude/.skillmeat-deployed.toml) in this workspace.');
+    await ui.notify('info', 'SkillMeat: no deployment file (.claude/.skillmeat-deployed.toml, .agents/.skillmeat-deployed.toml, …) in this workspace.');
     return undefined;
   }
   if (files.length === 1) {

@@ -11,8 +11,10 @@ import {
   collectionItems,
   deployedRecords,
   parseCollections,
+  profileItems,
   recordItems,
 } from './quickPicks';
+import { DEFAULT_PROFILE_ID, ProfileChoice, profileArgument, profileChoices } from './profiles';
 import { DeployResult, parseDeployResult, summarizeDeploy } from './results';
 
 export interface FlowUi {
@@ -34,6 +36,8 @@ export interface ProjectRef {
   id: string;
   /** What is shown to the user. */
   label: string;
+  /** The profile id of the active deployment file, when the project was taken from it. */
+  currentProfile?: string;
 }
 
 export interface DeployArgs {
@@ -41,6 +45,8 @@ export interface DeployArgs {
   collection?: string;
   artifacts?: { name: string; type: string }[];
   overwrite?: boolean;
+  /** SkillMeat profile id; absent means `claude_code`. */
+  profile?: string;
 }
 
 export const WRITE_COMMANDS: ReadonlySet<string> = new Set([
@@ -91,10 +97,18 @@ async function reportFailure(ui: FlowUi, what: string, error: unknown): Promise<
   }
 }
 
-async function listCollections(deps: { ui: FlowUi; execute: Execute }, project: ProjectRef): Promise<CollectionInfo[] | undefined> {
+async function listCollections(
+  deps: { ui: FlowUi; execute: Execute },
+  project: ProjectRef,
+  profile?: string,
+): Promise<CollectionInfo[] | undefined> {
   let collections: CollectionInfo[];
   try {
-    collections = parseCollections(await deps.execute('skillmeat.listCollections', [{ project: project.id }]));
+    const args: { project: string; profile?: string } = { project: project.id };
+    if (profileArgument(profile)) {
+      args.profile = profile;
+    }
+    collections = parseCollections(await deps.execute('skillmeat.listCollections', [args]));
   } catch (error) {
     await reportFailure(deps.ui, 'listing the collections', error);
     return undefined;
@@ -118,12 +132,53 @@ export interface DeployFlowDeps {
   execute: Execute;
   /** The project of the active deployment file, else asks; undefined when cancelled. */
   resolveProject: (hint?: string) => Promise<ProjectRef | undefined>;
+  /** The project's profile roots that hold a deployment file (`.claude`, `.agents`, …). */
+  profileRoots?: (project: ProjectRef) => Promise<string[]>;
+}
+
+/** `clean`, or `clean (codex)` for another profile than the default. */
+export function projectTarget(project: ProjectRef, profile?: string): string {
+  const id = profileArgument(profile);
+  return id ? `${project.label} (${id})` : project.label;
 }
 
 /**
- * Deploy from a collection: collection QuickPick → artifact multi-select → `skillmeat.deploy`
- * with explicit arguments → a notification with the result. Whatever `initial` already holds
- * (project, collection, artifacts) is not asked again.
+ * The profile to work in: the one given, else the only choice, else a QuickPick of the project's
+ * profiles (its existing roots mapped to ids; a deploy also offers `claude_code`, first).
+ * Resolves to the profile id, or undefined when the pick was cancelled.
+ */
+export async function chooseProfile(
+  deps: DeployFlowDeps,
+  project: ProjectRef,
+  options: { given?: string; deploy: boolean; title: string },
+): Promise<string | undefined> {
+  if (typeof options.given === 'string' && options.given.trim() !== '') {
+    return options.given.trim();
+  }
+  let roots: string[] = [];
+  if (deps.profileRoots) {
+    try {
+      roots = await deps.profileRoots(project);
+    } catch {
+      roots = [];
+    }
+  }
+  const choices = profileChoices(roots, { includeDefault: options.deploy || roots.length === 0 });
+  if (choices.length <= 1) {
+    return choices[0]?.id ?? DEFAULT_PROFILE_ID;
+  }
+  const chosen: ProfileChoice | undefined = await deps.ui.pickOne(profileItems(choices, project.currentProfile), {
+    title: options.title,
+    placeholder: 'SkillMeat profile (the profile root the artifacts go to)',
+  });
+  return chosen?.id;
+}
+
+/**
+ * Deploy from a collection: profile QuickPick (when there is a choice) → collection QuickPick →
+ * artifact multi-select → `skillmeat.deploy` with explicit arguments → a notification with the
+ * result. Whatever `initial` already holds (project, profile, collection, artifacts) is not asked
+ * again.
  */
 export async function runDeployFlow(deps: DeployFlowDeps, initial: DeployArgs = {}): Promise<DeployResult | undefined> {
   const { ui } = deps;
@@ -131,17 +186,26 @@ export async function runDeployFlow(deps: DeployFlowDeps, initial: DeployArgs = 
   if (!project) {
     return undefined;
   }
+  const profile = await chooseProfile(deps, project, {
+    given: initial.profile,
+    deploy: true,
+    title: `Deploy into ${project.label}: choose a profile`,
+  });
+  if (!profile) {
+    return undefined;
+  }
+  const target = projectTarget(project, profile);
   let collectionName = initial.collection;
   let artifacts = initial.artifacts;
   if (!collectionName || !artifacts || artifacts.length === 0) {
-    const collections = await listCollections(deps, project);
+    const collections = await listCollections(deps, project, profile);
     if (!collections) {
       return undefined;
     }
     let collection = collections.find((candidate) => candidate.name === collectionName);
     if (!collection) {
       collection = await ui.pickOne(collectionItems(collections), {
-        title: `Deploy into ${project.label}: choose a collection`,
+        title: `Deploy into ${target}: choose a collection`,
         placeholder: 'Collection to deploy from',
       });
       if (!collection) {
@@ -154,7 +218,7 @@ export async function runDeployFlow(deps: DeployFlowDeps, initial: DeployArgs = 
       return undefined;
     }
     const chosen: ArtifactInfo[] | undefined = await ui.pickMany(artifactItems(collection), {
-      title: `Deploy from '${collection.name}' into ${project.label}`,
+      title: `Deploy from '${collection.name}' into ${target}`,
       placeholder: 'Artifacts to deploy (Space toggles, Enter deploys)',
     });
     if (!chosen || chosen.length === 0) {
@@ -162,7 +226,12 @@ export async function runDeployFlow(deps: DeployFlowDeps, initial: DeployArgs = 
     }
     artifacts = chosen.map(({ name, type }) => ({ name, type }));
   }
-  return deployAndReport(deps, project, { project: project.id, collection: collectionName, artifacts, overwrite: initial.overwrite });
+  const args: DeployArgs = { project: project.id, collection: collectionName, artifacts, overwrite: initial.overwrite };
+  const profileArg = profileArgument(profile);
+  if (profileArg) {
+    args.profile = profileArg;
+  }
+  return deployAndReport(deps, project, args);
 }
 
 async function deployAndReport(
@@ -195,7 +264,7 @@ export async function reportDeploy(
   if (result.cancelled) {
     return result;
   }
-  const summary = summarizeDeploy(result, { collection: args.collection, project: project.label });
+  const summary = summarizeDeploy(result, { collection: args.collection, project: projectTarget(project, args.profile) });
   const actions: string[] = [];
   if (result.file) {
     actions.push(SHOW_FILE);
@@ -239,6 +308,8 @@ export interface UpdateArgs {
   name?: string;
   type?: string;
   force?: boolean;
+  /** SkillMeat profile id; absent means `claude_code`. */
+  profile?: string;
 }
 
 export const OVERWRITE_LOCAL = 'Overwrite local changes';
@@ -250,20 +321,29 @@ export async function runUpdateFlow(deps: DeployFlowDeps, initial: UpdateArgs = 
   if (!project) {
     return undefined;
   }
+  const profile = await chooseProfile(deps, project, {
+    given: initial.profile,
+    deploy: false,
+    title: `Update in ${project.label}: choose a profile`,
+  });
+  if (!profile) {
+    return undefined;
+  }
+  const where = projectTarget(project, profile);
   let target: { name: string; type: string; collection?: string } | undefined =
     initial.name && initial.type ? { name: initial.name, type: initial.type } : undefined;
   if (!target) {
-    const collections = await listCollections(deps, project);
+    const collections = await listCollections(deps, project, profile);
     if (!collections) {
       return undefined;
     }
     const records = deployedRecords(collections);
     if (records.length === 0) {
-      await ui.notify('info', `SkillMeat: no artifact of ${project.label} was deployed from a known collection.`);
+      await ui.notify('info', `SkillMeat: no artifact of ${where} was deployed from a known collection.`);
       return undefined;
     }
     const chosen: DeployedRecord | undefined = await ui.pickOne(recordItems(records), {
-      title: `Update in ${project.label}`,
+      title: `Update in ${where}`,
       placeholder: 'Artifact to update from its collection',
     });
     if (!chosen) {
@@ -273,6 +353,10 @@ export async function runUpdateFlow(deps: DeployFlowDeps, initial: UpdateArgs = 
   }
   const run = async (force: boolean): Promise<unknown> => {
     const args: UpdateArgs = { project: project.id, name: target!.name, type: target!.type };
+    const profileArg = profileArgument(profile);
+    if (profileArg) {
+      args.profile = profileArg;
+    }
     if (force) {
       args.force = true;
     }

@@ -1,32 +1,26 @@
 /**
- * Deployment files and the projects they belong to (the parent of `.claude/`).
+ * Deployment files and the projects they belong to: a project is the parent of a profile root
+ * (`.claude/`, `.agents/`, `.gemini/`, …) that holds a deployment file.
  */
 import * as path from 'path';
+import {
+  CLAUDE_ROOT,
+  DEPLOYMENT_FILE_NAME,
+  isProfileRootName,
+  profileRootOf,
+} from './profiles';
 import type { ProjectCandidate } from './quickPicks';
 
-export const DEPLOYMENT_FILE_NAMES: readonly string[] = ['.skillmeat-deployed.toml', 'deployment.toml'];
-
-/** Document selector pattern of the language client. */
-export const DEPLOYMENT_FILE_GLOB = '**/.claude/{.skillmeat-deployed.toml,deployment.toml}';
-
-function splitPath(fsPath: string): string[] {
-  return fsPath.split(/[\\/]+/);
-}
-
-export function isDeploymentFile(fsPath: string): boolean {
-  const parts = splitPath(fsPath);
-  return parts.length >= 2 && parts[parts.length - 2] === '.claude' && DEPLOYMENT_FILE_NAMES.includes(parts[parts.length - 1]);
-}
+export { isDeploymentFile } from './profiles';
 
 /** The project folder of a deployment file, or undefined when the path is not one. */
 export function projectRootOf(fsPath: string): string | undefined {
-  if (!isDeploymentFile(fsPath)) {
-    return undefined;
-  }
-  const separator = fsPath.includes('\\') && !fsPath.includes('/') ? '\\' : '/';
-  const parts = fsPath.split(/[\\/]/);
-  const root = parts.slice(0, -2).join(separator);
-  return root === '' ? separator : root;
+  return profileRootOf(fsPath)?.project;
+}
+
+/** `.claude` first, then by name. */
+function compareRoots(a: string, b: string): number {
+  return a === CLAUDE_ROOT ? (b === CLAUDE_ROOT ? 0 : -1) : b === CLAUDE_ROOT ? 1 : a.localeCompare(b);
 }
 
 function label(root: string, workspaceFolders: readonly string[]): string {
@@ -42,10 +36,23 @@ function label(root: string, workspaceFolders: readonly string[]): string {
   return root;
 }
 
+/** Which of two deployment files of one project represents it: `.claude` first, then the real name. */
+function preferred(current: string, candidate: string): string {
+  const rank = (file: string) => {
+    const ref = profileRootOf(file);
+    return (ref?.root === CLAUDE_ROOT ? 0 : 2) + (path.basename(file) === DEPLOYMENT_FILE_NAME ? 0 : 1);
+  };
+  const a = rank(current);
+  const b = rank(candidate);
+  return b < a || (b === a && candidate.localeCompare(current) < 0) ? candidate : current;
+}
+
 /**
- * One candidate per project, sorted by label: every folder holding a deployment file (the
- * `.skillmeat-deployed.toml` wins over a `deployment.toml` beside it), then each workspace
- * folder that has none yet (a first deploy creates it).
+ * One candidate per project, sorted by label: every parent of a profile root holding a
+ * deployment file (with the roots it has, and the file that stands for it: `.claude`'s
+ * `.skillmeat-deployed.toml` first), then each workspace folder that has none yet (a first deploy
+ * creates one). Paths that are no deployment file (SkillMeat's lock and temp siblings) are
+ * ignored.
  */
 export function projectCandidates(
   deploymentFiles: readonly string[],
@@ -53,18 +60,48 @@ export function projectCandidates(
 ): ProjectCandidate[] {
   const byRoot = new Map<string, ProjectCandidate>();
   for (const file of deploymentFiles) {
-    const root = projectRootOf(file);
-    if (root === undefined) {
+    const ref = profileRootOf(file);
+    if (ref === undefined) {
       continue;
     }
-    const existing = byRoot.get(root);
-    if (!existing || path.basename(file) === DEPLOYMENT_FILE_NAMES[0]) {
-      byRoot.set(root, { root, label: label(root, workspaceFolders), deploymentFile: file });
+    const existing = byRoot.get(ref.project);
+    if (!existing) {
+      byRoot.set(ref.project, {
+        root: ref.project,
+        label: label(ref.project, workspaceFolders),
+        deploymentFile: file,
+        profileRoots: [ref.root],
+      });
+      continue;
     }
+    existing.deploymentFile = existing.deploymentFile ? preferred(existing.deploymentFile, file) : file;
+    if (!existing.profileRoots.includes(ref.root)) {
+      existing.profileRoots.push(ref.root);
+    }
+  }
+  for (const candidate of byRoot.values()) {
+    candidate.profileRoots.sort(compareRoots);
   }
   const withFiles = [...byRoot.values()].sort((a, b) => a.label.localeCompare(b.label));
   const bare = workspaceFolders
     .filter((folder) => !byRoot.has(folder))
-    .map((folder) => ({ root: folder, label: label(folder, workspaceFolders) }));
+    .map((folder) => ({ root: folder, label: label(folder, workspaceFolders), profileRoots: [] }));
   return [...withFiles, ...bare];
+}
+
+/**
+ * The profile roots of one project from a listing of its folder: each dot-directory (no SkillMeat
+ * sibling) for which `hasDeploymentFile` says it holds a deployment file.
+ */
+export async function profileRootsIn(
+  entries: readonly { name: string; isDirectory: boolean }[],
+  hasDeploymentFile: (root: string) => Promise<boolean>,
+): Promise<string[]> {
+  const roots: string[] = [];
+  for (const entry of entries) {
+    if (entry.isDirectory && isProfileRootName(entry.name) && (await hasDeploymentFile(entry.name))) {
+      roots.push(entry.name);
+    }
+  }
+  return roots.sort(compareRoots);
 }

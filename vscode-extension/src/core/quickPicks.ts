@@ -1,6 +1,7 @@
 /**
  * QuickPick items for the deploy and update flows, built from `skillmeat.listCollections`.
  */
+import { DEFAULT_PROFILE_ID, ProfileChoice, defaultRootOf } from './profiles';
 
 export interface ArtifactInfo {
   name: string;
@@ -33,12 +34,14 @@ export interface PickItem<T> {
 }
 
 export interface ProjectCandidate {
-  /** Folder that holds (or will hold) `.claude/`. */
+  /** Folder that holds (or will hold) the profile roots (`.claude/`, `.agents/`, …). */
   root: string;
   /** Name to show: relative to the workspace folder when possible. */
   label: string;
-  /** The deployment file, when the project has one. */
+  /** The deployment file that stands for the project, when it has one (`.claude`'s first). */
   deploymentFile?: string;
+  /** The project's profile roots holding a deployment file, `.claude` first. */
+  profileRoots: string[];
 }
 
 const TYPE_ORDER = ['skill', 'command', 'agent', 'hook', 'mcp'];
@@ -188,8 +191,30 @@ export function recordItems(records: readonly DeployedRecord[]): PickItem<Deploy
 export function projectItems(projects: readonly ProjectCandidate[]): PickItem<ProjectCandidate>[] {
   return projects.map((project) => ({
     label: `$(folder) ${project.label}`,
-    description: project.deploymentFile ? undefined : 'no deployment file yet',
+    description: project.profileRoots.length > 0 ? project.profileRoots.map((root) => `${root}/`).join(' ') : 'no deployment file yet',
     detail: project.root,
     value: project,
   }));
+}
+
+/**
+ * The profile QuickPick: "Claude Code" with `claude_code · .claude/`; a profile the project has
+ * no root for yet says which root the deploy creates; `current` (the profile of the active
+ * deployment file) is marked.
+ */
+export function profileItems(choices: readonly ProfileChoice[], current?: string): PickItem<ProfileChoice>[] {
+  return choices.map((choice) => {
+    const roots = choice.roots.length > 0 ? choice.roots.map((root) => `${root}/`).join(', ') : `${defaultRootOf(choice.id)}/ (new)`;
+    const notes = [choice.id, roots];
+    if (choice.id === current) {
+      notes.push('this file');
+    } else if (choice.id === DEFAULT_PROFILE_ID) {
+      notes.push('default');
+    }
+    return {
+      label: `$(account) ${choice.label}`,
+      description: notes.join(' · '),
+      value: choice,
+    };
+  });
 }

@@ -373,11 +373,11 @@ function workbench(page) {
     return files;
   }
 
-  /** Codes listed for the project's deployment file; the panel filter keeps that file in view. */
-  async function problemCodesFor(projectName) {
+  /** Codes listed for the project's deployment file in `root`; the panel filter keeps that file in view. */
+  async function problemCodesFor(projectName, root = '.claude') {
     const panel = await showProblems();
     const filter = panel.page().locator('input[aria-label="Filter Problems"]').first();
-    const glob = `**/${projectName}/.claude/**`;
+    const glob = `**/${projectName}/${root}/**`;
     if ((await filter.inputValue()) !== glob) {
       await filter.fill(glob);
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -385,7 +385,7 @@ function workbench(page) {
     const files = await problemsByFile();
     const codes = new Set();
     for (const entry of files) {
-      if (entry.file.includes(`${projectName}/.claude`) || entry.file.includes(`${projectName}${path.sep}.claude`)) {
+      if (entry.file.includes(`${projectName}/${root}`) || entry.file.includes(`${projectName}${path.sep}${root}`)) {
         for (const marker of entry.markers) {
           for (const match of marker.matchAll(/\bSM\d{3}\b/g)) {
             codes.add(match[0]);
@@ -397,11 +397,11 @@ function workbench(page) {
   }
 
   /** Waits until the Problems panel lists (or no longer lists) each code under the project's file. */
-  async function expectCodes(projectName, codes, present, timeout) {
+  async function expectCodes(projectName, codes, present, timeout, root = '.claude') {
     let seen = new Set();
     try {
-      await until(`${codes.join(', ')} ${present ? 'listed' : 'gone'} for ${projectName}/`, async () => {
-        seen = await problemCodesFor(projectName);
+      await until(`${codes.join(', ')} ${present ? 'listed' : 'gone'} for ${projectName}/${root}/`, async () => {
+        seen = await problemCodesFor(projectName, root);
         return codes.every((code) => seen.has(code) === present);
       }, timeout);
     } catch (error) {
@@ -470,6 +470,52 @@ async function driveRestricted(page, paths) {
     const hover = page.locator('.monaco-hover, .workbench-hover, .monaco-hover-content').filter({ hasText: /Restricted mode: diagnostics only/ }).first();
     await hover.waitFor({ state: 'visible', timeout: 15_000 });
     await wb.shot('15-restricted-tooltip');
+  });
+}
+
+/**
+ * A workspace whose only deployment file is `tools/.agents/.skillmeat-deployed.toml` (Codex's
+ * profile root), next to a `.venv/` that is no profile root.
+ */
+async function driveProfiles(page, paths) {
+  const wb = workbench(page);
+  await page.goto(`http://127.0.0.1:${paths.port}/?folder=${encodeURIComponent(paths.workspace)}`, {
+    waitUntil: 'domcontentloaded',
+    timeout: STEP_TIMEOUT_MS,
+  });
+  await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+
+  await check('profiles: a workspace with only .agents/.skillmeat-deployed.toml activates the extension', async () => {
+    await until('the SkillMeat status bar item', async () => (await wb.statusItem().count()) > 0, 90_000);
+    await until('status "ready"', async () => /SkillMeat: ready/.test(await wb.statusLabel()), 90_000);
+    await wb.shot('16-profiles-activated');
+  });
+
+  await check('profiles: "Deploy from Collection…" on the .agents file asks for the profile, Claude Code first', async () => {
+    await wb.openFile('tools/.agents/.skillmeat-deployed.toml');
+    await wb.runCommand('SkillMeat: Deploy from Collection');
+    const title = page.locator('.quick-input-widget .quick-input-title');
+    await until('the profile QuickPick', async () => /Deploy into tools: choose a profile/.test(await title.innerText()), 20_000);
+    const rows = page.locator('.quick-input-list .monaco-list-row');
+    const texts = await until('two profiles', async () => {
+      const all = (await rows.allInnerTexts()).map(clean);
+      return all.length >= 2 ? all : undefined;
+    }, 10_000);
+    await wb.shot('17-profiles-pick');
+    if (texts.length !== 2 || !/Claude Code/.test(texts[0]) || !/Codex/.test(texts[1]) || !/\.agents\//.test(texts[1])) {
+      throw new Error(`unexpected profiles: ${JSON.stringify(texts)}`);
+    }
+    await rows.filter({ hasText: 'Codex' }).first().click();
+    await until('the collection QuickPick for the codex profile', async () => /Deploy into tools \(codex\): choose a collection/.test(await title.innerText()), 20_000);
+    await wb.shot('18-profiles-collections');
+    await wb.escapeQuickInput();
+  });
+
+  await check('profiles: the .agents deployment file gets its diagnostics (SM101)', async () => {
+    await wb.openFile('tools/.agents/.skillmeat-deployed.toml');
+    await until('the legacy file in the editor', async () => (await wb.editorText()).includes('[deployment]'), 20_000);
+    await wb.expectCodes('tools', ['SM101'], true, 60_000, '.agents');
+    await wb.shot('19-profiles-sm101');
   });
 }
 
@@ -723,6 +769,14 @@ async function main() {
     const restrictedWorkspace = path.join(tmp, 'restricted', 'workspace');
     fs.cpSync(path.join(projectDir, 'examples', 'workspace'), trustedWorkspace, { recursive: true });
     fs.cpSync(path.join(projectDir, 'examples', 'workspace'), restrictedWorkspace, { recursive: true });
+    const profilesWorkspace = path.join(tmp, 'profiles', 'workspace');
+    fs.mkdirSync(path.join(profilesWorkspace, 'tools', '.agents'), { recursive: true });
+    fs.copyFileSync(
+      path.join(projectDir, 'examples', 'workspace', 'legacy', '.claude', '.skillmeat-deployed.toml'),
+      path.join(profilesWorkspace, 'tools', '.agents', '.skillmeat-deployed.toml'),
+    );
+    fs.mkdirSync(path.join(profilesWorkspace, 'tools', '.venv'), { recursive: true });
+    fs.writeFileSync(path.join(profilesWorkspace, 'tools', '.venv', 'pyvenv.cfg'), 'home = /usr/bin\n');
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -733,6 +787,9 @@ async function main() {
     await session('trusted', paths, browser, { trusted: true, workspace: trustedWorkspace }, (page, s) => drive(page, { ...paths, ...s }));
     await session('restricted', paths, browser, { trusted: false, workspace: restrictedWorkspace }, (page, s) =>
       driveRestricted(page, { ...paths, ...s }),
+    );
+    await session('profiles', paths, browser, { trusted: true, workspace: profilesWorkspace }, (page, s) =>
+      driveProfiles(page, { ...paths, ...s }),
     );
   } catch (error) {
     failed = true;

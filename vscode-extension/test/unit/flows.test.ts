@@ -42,6 +42,8 @@ function harness(options: {
   pickMany?: (title: string, items: PickItem<unknown>[]) => string[] | undefined;
   answers?: (string | undefined)[];
   server?: (command: string, args: unknown[]) => unknown;
+  profileRoots?: string[];
+  currentProfile?: string;
 }) {
   const calls: Call[] = [];
   const notes: { level: string; message: string; actions: string[] }[] = [];
@@ -78,7 +80,12 @@ function harness(options: {
       }
       return command === 'skillmeat.listCollections' ? COLLECTIONS : undefined;
     },
-    resolveProject: async (hint) => ({ id: hint ?? 'file:///w/clean', label: 'clean' }),
+    resolveProject: async (hint) => ({
+      id: hint ?? 'file:///w/clean',
+      label: 'clean',
+      ...(options.currentProfile ? { currentProfile: options.currentProfile } : {}),
+    }),
+    profileRoots: async () => options.profileRoots ?? ['.claude'],
   };
   return { deps, calls, notes, opened, titles };
 }
@@ -197,6 +204,81 @@ describe('runDeployFlow', () => {
   });
 });
 
+describe('runDeployFlow with profiles', () => {
+  const server = (command: string, args: unknown[]) => (command === 'skillmeat.listCollections' ? COLLECTIONS : deployed(args));
+
+  it('asks no profile when the project has only .claude (or nothing yet), and sends none', async () => {
+    for (const roots of [['.claude'], []]) {
+      const h = harness({ pick: () => 'team', pickMany: () => ['planner'], server, profileRoots: roots });
+      await runDeployFlow(h.deps);
+      assert.ok(!h.titles.some((t) => /profile/.test(t)), JSON.stringify(h.titles));
+      assert.ok(!('profile' in (h.calls[1].args[0] as object)));
+    }
+  });
+
+  it('offers claude_code first, then the existing roots as ids, and sends the chosen profile', async () => {
+    let offered: string[] = [];
+    const h = harness({
+      pick: (title, items) => {
+        if (/choose a profile/.test(title)) {
+          offered = items.map((i) => i.label);
+          return 'Codex';
+        }
+        return 'team';
+      },
+      pickMany: () => ['planner'],
+      server,
+      profileRoots: ['.agents', '.mytool'],
+      currentProfile: 'codex',
+    });
+    await runDeployFlow(h.deps);
+    assert.deepEqual(offered, ['$(account) Claude Code', '$(account) Codex', '$(account) mytool']);
+    assert.deepEqual(h.titles, [
+      'Deploy into clean: choose a profile',
+      'Deploy into clean (codex): choose a collection',
+      "Deploy from 'team' into clean (codex)",
+    ]);
+    assert.deepEqual(h.calls[0].args, [{ project: 'file:///w/clean', profile: 'codex' }]);
+    assert.deepEqual(h.calls[1].args, [
+      { project: 'file:///w/clean', collection: 'team', artifacts: [{ name: 'planner', type: 'agent' }], overwrite: undefined, profile: 'codex' },
+    ]);
+    assert.match(h.notes[0].message, /into clean \(codex\)/);
+  });
+
+  it('sends no profile when claude_code is picked, and stops when the pick is cancelled', async () => {
+    const h = harness({
+      pick: (title) => (/profile/.test(title) ? 'Claude Code' : 'team'),
+      pickMany: () => ['planner'],
+      server,
+      profileRoots: ['.claude', '.gemini'],
+    });
+    await runDeployFlow(h.deps);
+    assert.ok(!('profile' in (h.calls[1].args[0] as object)));
+    const cancelled = harness({ pick: () => undefined, server, profileRoots: ['.claude', '.gemini'] });
+    assert.equal(await runDeployFlow(cancelled.deps), undefined);
+    assert.deepEqual(cancelled.calls, []);
+  });
+
+  it('takes the profile a code action named without asking, and keeps it for "Overwrite"', async () => {
+    let round = 0;
+    const h = harness({
+      answers: [OVERWRITE, undefined],
+      profileRoots: ['.claude', '.agents'],
+      server: (_command, args) => {
+        round += 1;
+        return round === 1
+          ? { deployed: [], skipped: [{ name: 'planner', type: 'agent', reason: 'modified locally' }], errors: [] }
+          : deployed(args);
+      },
+    });
+    await runDeployFlow(h.deps, { project: 'file:///w/x', collection: 'team', artifacts: [{ name: 'planner', type: 'agent' }], profile: 'gemini' });
+    assert.equal(h.titles.length, 0);
+    assert.equal((h.calls[0].args[0] as { profile?: string }).profile, 'gemini');
+    assert.equal((h.calls[1].args[0] as { profile?: string; overwrite?: boolean }).profile, 'gemini');
+    assert.equal((h.calls[1].args[0] as { overwrite?: boolean }).overwrite, true);
+  });
+});
+
 describe('reportDeploy (a quick fix that named everything)', () => {
   it('tells what was deployed and offers the file at the record', async () => {
     const h = harness({ answers: [SHOW_FILE] });
@@ -236,6 +318,35 @@ describe('runUpdateFlow', () => {
     ]);
     assert.deepEqual(h.notes[0].actions, [OVERWRITE_LOCAL]);
     assert.match(h.notes[1].message, /Updated code-review \(skill\) from 'team'/);
+  });
+});
+
+describe('runUpdateFlow with profiles', () => {
+  it('asks for the profile only when the project has several roots, and sends it', async () => {
+    const h = harness({
+      pick: (title) => (/choose a profile/.test(title) ? 'Codex' : 'code-review'),
+      profileRoots: ['.claude', '.agents'],
+      server: (command) =>
+        command === 'skillmeat.listCollections' ? COLLECTIONS : { deployed: [{ name: 'code-review', type: 'skill' }], skipped: [], errors: [] },
+    });
+    await runUpdateFlow(h.deps);
+    assert.deepEqual(h.titles, ['Update in clean: choose a profile', 'Update in clean (codex)']);
+    assert.deepEqual(h.calls.map((c) => c.args[0]), [
+      { project: 'file:///w/clean', profile: 'codex' },
+      { project: 'file:///w/clean', name: 'code-review', type: 'skill', profile: 'codex' },
+    ]);
+  });
+  it('uses the only root of the project without asking', async () => {
+    const h = harness({
+      profileRoots: ['.agents'],
+      server: () => ({ deployed: [{ name: 'planner', type: 'agent' }], skipped: [], errors: [] }),
+    });
+    await runUpdateFlow(h.deps, { project: 'file:///w/clean', name: 'planner', type: 'agent' });
+    assert.equal(h.titles.length, 0);
+    assert.deepEqual(h.calls[0].args[0], { project: 'file:///w/clean', name: 'planner', type: 'agent', profile: 'codex' });
+    const onlyClaude = harness({ server: () => ({ deployed: [{ name: 'planner', type: 'agent' }], skipped: [], errors: [] }) });
+    await runUpdateFlow(onlyClaude.deps, { project: 'file:///w/clean', name: 'planner', type: 'agent' });
+    assert.deepEqual(onlyClaude.calls[0].args[0], { project: 'file:///w/clean', name: 'planner', type: 'agent' });
   });
 });
 

@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import { DEPLOYMENT_FILE_GLOBS } from '../../src/core/profiles';
 
 // Compiled to out/test/unit/: the extension folder is three levels up.
 const root = path.resolve(__dirname, '..', '..', '..');
@@ -9,9 +10,11 @@ const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'ut
 const extensionSource = fs.readFileSync(path.join(root, 'src', 'extension.ts'), 'utf8');
 
 describe('package.json', () => {
-  it('activates on deployment files and on its commands', () => {
+  it('activates on deployment files of every profile root and on its commands', () => {
+    const contains = manifest.activationEvents.filter((event: string) => event.startsWith('workspaceContains:'));
+    assert.deepEqual(contains.map((event: string) => event.slice('workspaceContains:'.length)), [...DEPLOYMENT_FILE_GLOBS]);
+    assert.ok(manifest.activationEvents.includes('workspaceContains:**/.*/.skillmeat-deployed.toml'));
     assert.ok(manifest.activationEvents.includes('workspaceContains:**/.claude/deployment.toml'));
-    assert.ok(manifest.activationEvents.includes('workspaceContains:**/.claude/.skillmeat-deployed.toml'));
     for (const command of manifest.contributes.commands) {
       assert.ok(manifest.activationEvents.includes(`onCommand:${command.command}`), command.command);
     }
@@ -71,6 +74,34 @@ describe('package.json', () => {
     const tm = JSON.parse(fs.readFileSync(path.join(root, grammar.path), 'utf8'));
     assert.equal(tm.scopeName, 'source.toml');
     assert.equal(grammar.scopeName, 'source.toml');
+  });
+
+  it('offers the deployment file menu items on every profile root, and not on the lock siblings', () => {
+    const items = manifest.contributes.menus['editor/context'];
+    assert.equal(items.length, 2);
+    for (const item of items) {
+      const match = /resourcePath =~ \/(.*)\/$/.exec(item.when);
+      assert.ok(match, item.when);
+      // The when clause's regex, as VS Code reads it.
+      const regex = new RegExp(match[1]);
+      for (const file of [
+        '/w/app/.claude/.skillmeat-deployed.toml',
+        '/w/app/.agents/.skillmeat-deployed.toml',
+        '/w/app/.mytool/.skillmeat-deployed.toml',
+        '/w/app/.claude/deployment.toml',
+        'C:\\w\\app\\.gemini\\.skillmeat-deployed.toml',
+      ]) {
+        assert.ok(regex.test(file), `${item.command} on ${file}`);
+      }
+      for (const file of [
+        '/w/app/.agents/..skillmeat-deployed.toml.skillmeat-lock',
+        '/w/app/.agents/deployment.toml',
+        '/w/app/.skillmeat-deployed.toml',
+        '/w/app/.claude/skills/x.toml',
+      ]) {
+        assert.ok(!regex.test(file), `${item.command} not on ${file}`);
+      }
+    }
   });
 
   it('ships no Python extension dependency (it is optional)', () => {
