@@ -283,7 +283,8 @@ class _Parsed:
 def _discover(collections_dir: Path, problems: list[IndexProblem]) -> list[tuple[str, Path]]:
     try:
         with os.scandir(collections_dir) as scan:
-            names = sorted(entry.name for entry in scan if entry.is_dir())
+            # dot-entries are SkillMeat's lock, backup and swap siblings, never collections
+            names = sorted(e.name for e in scan if e.is_dir() and not e.name.startswith("."))
     except FileNotFoundError:
         return []
     except OSError as exc:
