@@ -5,7 +5,6 @@ and every write takes SkillMeat's own lock."""
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import stat
 import subprocess
@@ -15,6 +14,8 @@ from pathlib import Path
 import pytest
 import tomllib
 from test_deploy import build_collection
+from test_rules import H1
+from test_rules import record as unified
 
 from skillmeat_ls.collections import load_collections
 from skillmeat_ls.deploy import DeployError, deploy, status, undeploy, update
@@ -27,27 +28,6 @@ from skillmeat_ls.profiles import ProfileError, profile_for_root, resolve_profil
 from skillmeat_ls.rules import Context, Severity, analyze
 from skillmeat_ls.schema import KNOWN_TYPES, UNIFIED_KEY_ORDER, normalize_name
 from skillmeat_ls.workspace import DiskProbe, find_deployment_files, is_deployment_file
-
-H1 = "a" * 64
-
-
-def unified(**fields: object) -> str:
-    base: dict[str, object] = {
-        "artifact_name": "review",
-        "artifact_type": "command",
-        "from_collection": "default",
-        "deployed_at": "2026-12-01T07:44:25.532386",
-        "artifact_path": "commands/review.md",
-        "content_hash": H1,
-        "local_modifications": False,
-    }
-    base.update(fields)
-    body = "\n".join(
-        f"{k} = {json.dumps(v) if not isinstance(v, bool) else str(v).lower()}"
-        for k, v in base.items()
-        if v is not None
-    )
-    return f"[[deployed]]\n{body}\n\n"
 
 
 def findings(text: str, path: Path | None = None, **context: object) -> list[tuple[str, Severity]]:

@@ -1,4 +1,5 @@
-"""The language server end to end: a real client over stdio, real files, a real SQLite cache."""
+"""The language server end to end: a real client over stdio, real files, a real SQLite cache;
+profile roots other than ``.claude`` (a Codex project's ``.agents/``) included."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from lsprotocol import types as t
 from pygls.exceptions import JsonRpcException, JsonRpcMethodNotFound
 from pytest_lsp import LanguageClient
 
+from skillmeat_ls.hashing import content_hash
 from skillmeat_ls.state import DISK_FRESHNESS_S
 
 DEPLOYED = ".skillmeat-deployed.toml"
@@ -578,3 +580,79 @@ async def test_deploy_into_an_open_file_goes_through_the_editor(
     opened.apply(editor.edits[-1])
     assert 'from_collection = "team"' in opened.text
     await wait_until(lambda: codes(client, path) == [])
+
+
+# --- profile roots other than .claude ---------------------------------------------------------
+
+
+CODEX_KEYS = {
+    "deployment_profile_id": '"codex"',
+    "platform": '"codex"',
+    "profile_root_dir": '".agents"',
+}
+
+
+def codex_project(world: World) -> tuple[Path, Path]:
+    """A project deployed for Codex only: ``.agents/agents/helper.md`` and its record."""
+    project = world.workspace / "tools"
+    copy = project / ".agents" / "agents" / "helper.md"
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes((world.home / "collections/default/agents/helper.md").read_bytes())
+    file = project / ".agents" / ".skillmeat-deployed.toml"
+    file.write_text(
+        record("helper", "agent", "default", "agents/helper.md", content_hash(copy), **CODEX_KEYS)
+    )
+    (project / ".agents" / "..skillmeat-deployed.toml.skillmeat-lock").write_text("")
+    return file, copy
+
+
+async def test_codex_file_is_scanned_and_follows_its_copies(
+    client: LanguageClient, world: World, editor: Editor
+) -> None:
+    file, copy = codex_project(world)
+    await start(client, world)
+    assert (await wait_ready(editor))["state"] == "ready"
+    # found by the workspace scan, never opened: clean
+    await wait_until(lambda: file.as_uri() in client.diagnostics)
+    assert codes(client, file) == []
+    assert not any("skillmeat-lock" in uri for uri in client.diagnostics)
+    copy.write_text("# Helper, edited for Codex\n")
+    client.workspace_did_change_watched_files(
+        t.DidChangeWatchedFilesParams(
+            changes=[t.FileEvent(uri=copy.as_uri(), type=t.FileChangeType.Changed)]
+        )
+    )
+    await wait_until(lambda: "SM140" in codes(client, file))
+    (diagnostic,) = client.diagnostics[file.as_uri()]
+    assert "modified locally" in diagnostic.message
+
+
+async def test_actions_on_a_codex_record_carry_the_profile(
+    client: LanguageClient, world: World
+) -> None:
+    file, copy = codex_project(world)
+    copy.unlink()  # SM132: deploy it again, into .agents
+    await start(client, world)
+    await wait_until(lambda: "SM132" in codes(client, file))
+    (diagnostic,) = client.diagnostics[file.as_uri()]
+    actions = await client.text_document_code_action_async(
+        t.CodeActionParams(
+            text_document=t.TextDocumentIdentifier(uri=file.as_uri()),
+            range=diagnostic.range,
+            context=t.CodeActionContext(diagnostics=[diagnostic]),
+        )
+    )
+    deploys = [a for a in actions or [] if isinstance(a, t.CodeAction) and a.command]
+    assert deploys, actions
+    command = deploys[0].command
+    assert command is not None
+    arguments = plain(command.arguments)
+    assert arguments[0]["profile"] == "codex"
+    result = plain(
+        await client.workspace_execute_command_async(
+            t.ExecuteCommandParams(command=command.command, arguments=command.arguments)
+        )
+    )
+    assert result["root"] == ".agents" and result["errors"] == []
+    assert copy.exists() and not (file.parent.parent / ".claude").exists()
+    await wait_until(lambda: codes(client, file) == [])
