@@ -59,6 +59,8 @@ def _cmd_cache(args: argparse.Namespace) -> int:
         cache = initialize_cache(path)
         cache.close()
         status = cache.status
+        if status.foreign:  # not ours: nothing was done to it, and nothing will be
+            raise UserError(status.message)
         print(f"{status.path}: {status.state.value} ({status.message})")
         if status.state.value != "ready":
             return EXIT_FINDINGS

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine
 
 from skillmeat_ls.cache import initialize_cache
 from skillmeat_ls.cache.models import Base
-from skillmeat_ls.cache.revisions import HEAD, REVISION_TABLES, REVISIONS
+from skillmeat_ls.cache.revisions import HEAD, REVISION_TABLES, REVISIONS, SCHEMAS
 from skillmeat_ls.cache.store import _alembic_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,6 +56,40 @@ def test_revision_constants_match_script_directory() -> None:
     assert list(reversed(chain)) == list(REVISIONS)
     assert set(REVISION_TABLES) == set(REVISIONS)
     assert frozenset().union(*REVISION_TABLES.values()) == set(Base.metadata.tables)
+
+
+def _schema(path: Path) -> dict[str, frozenset[str]]:
+    with sqlite3.connect(path) as conn:
+        names = [
+            r[0]
+            for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if r[0] != "alembic_version"
+        ]
+        schema = {
+            name: frozenset(r[1] for r in conn.execute(f"PRAGMA table_info({name})"))
+            for name in names
+        }
+    conn.close()
+    return schema
+
+
+def test_schema_constants_match_each_revision(tmp_path: Path) -> None:
+    """``SCHEMAS`` (what an unversioned database must be exactly, to be adopted) is what the
+    migrations build at every revision, and what ``create_all()`` of the models builds at head."""
+    from alembic import command
+
+    for revision in REVISIONS:
+        path = tmp_path / f"{revision}.db"
+        engine = create_engine(f"sqlite:///{path}")
+        with engine.begin() as conn:
+            command.upgrade(_alembic_config(conn), revision)
+        engine.dispose()
+        assert _schema(path) == SCHEMAS[revision], revision
+    models = tmp_path / "models.db"
+    engine = create_engine(f"sqlite:///{models}")
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    assert _schema(models) == SCHEMAS[HEAD]
 
 
 def test_cascades_and_checks(tmp_path: Path) -> None:
