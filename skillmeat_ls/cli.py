@@ -15,15 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from skillmeat_ls import __version__
-from skillmeat_ls.document import UTF32
 from skillmeat_ls.locations import resolve_cache_path
 
 if TYPE_CHECKING:
     from skillmeat_ls.collections import CollectionIndex
     from skillmeat_ls.deploy import DeployResult, UndeployResult
-    from skillmeat_ls.document import Document
     from skillmeat_ls.profiles import Profile
-    from skillmeat_ls.rules import Diagnostic
 
 log = logging.getLogger("skillmeat_ls")
 
@@ -78,40 +75,11 @@ def _cmd_cache(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-SEVERITY_NAMES = {1: "error", 2: "warning", 3: "information", 4: "hint"}
-
-
-def _diagnostic_json(document: Document, diagnostic: Diagnostic) -> dict[str, object]:
-    start = document.position(diagnostic.span[0])
-    end = document.position(diagnostic.span[1])
-    line, column = document.position(diagnostic.span[0], encoding=UTF32)
-    related = []
-    for item in diagnostic.related:
-        entry: dict[str, object] = {"message": item.message}
-        if item.path is not None:
-            entry["path"] = str(item.path)
-        if item.span is not None:
-            entry["line"] = document.position(item.span[0])[0] + 1
-        related.append(entry)
-    return {
-        "code": diagnostic.code,
-        "severity": SEVERITY_NAMES[diagnostic.severity],
-        "message": diagnostic.message,
-        "line": line + 1,
-        "column": column + 1,
-        "range": {
-            "start": {"line": start[0], "character": start[1]},
-            "end": {"line": end[0], "character": end[1]},
-        },
-        "related": related,
-        "data": diagnostic.data,
-    }
-
-
 def _cmd_check(args: argparse.Namespace) -> int:
     from skillmeat_ls.lint import lint_paths, missing_paths
     from skillmeat_ls.locations import resolve_home
-    from skillmeat_ls.rules import ALL_CODES, RuleSettings, Severity
+    from skillmeat_ls.report import RENDERERS, fails
+    from skillmeat_ls.rules import ALL_CODES, RuleSettings
 
     paths = [Path(p) for p in args.paths] or [Path.cwd()]
     missing = missing_paths(paths)
@@ -125,49 +93,26 @@ def _cmd_check(args: argparse.Namespace) -> int:
         resolve_home(args.home),
         resolve_cache_path(cache=args.cache, home=args.home),
         RuleSettings(disabled=frozenset(args.disable)),
+        shard=args.shard,
     )
-    errors, warnings = result.count(Severity.ERROR), result.count(Severity.WARNING)
-    infos = result.count(Severity.INFORMATION) + result.count(Severity.HINT)
-    if args.format == "json":
-        files = []
-        for report in result.reports:
-            document = report.document
-            files.append(
-                {
-                    "path": str(report.path),
-                    "error": report.error,
-                    "diagnostics": [_diagnostic_json(document, d) for d in report.diagnostics]
-                    if document is not None
-                    else [],
-                }
-            )
-        summary = {
-            "files": len(result.reports),
-            "errors": errors,
-            "warnings": warnings,
-            "information": infos,
-        }
-        print(json.dumps({"files": files, "notes": result.notes, "summary": summary}, indent=2))
-        return EXIT_FINDINGS if result.failed else EXIT_OK
-    for note in result.notes:
-        print(f"note: {note}", file=sys.stderr)
-    for report in result.reports:
-        if report.error is not None:
-            print(f"{report.path}: error {report.error}")
-            continue
-        assert report.document is not None
-        for d in report.diagnostics:
-            line, column = report.document.position(d.span[0], encoding=UTF32)
-            print(
-                f"{report.path}:{line + 1}:{column + 1}: {SEVERITY_NAMES[d.severity]} "
-                f"{d.code} {d.message}"
-            )
-    noun = "file" if len(result.reports) == 1 else "files"
-    print(
-        f"{len(result.reports)} deployment {noun} checked: {_plural(errors, 'error')}, "
-        f"{_plural(warnings, 'warning')}, {infos} information"
-    )
-    return EXIT_FINDINGS if result.failed else EXIT_OK
+    if args.format in ("text", "github"):
+        for note in result.notes:
+            print(f"note: {note}", file=sys.stderr)
+    print(RENDERERS[args.format](result))
+    if any(report.error for report in result.reports):
+        return EXIT_USAGE  # a file could not be read: the run says nothing about it
+    return EXIT_FINDINGS if fails(result, args.fail_level) else EXIT_OK
+
+
+def _shard(value: str) -> tuple[int, int]:
+    """``K/N`` with 1 <= K <= N."""
+    try:
+        k, n = (int(part) for part in value.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not K/N (for example 1/4)") from None
+    if not 1 <= k <= n:
+        raise argparse.ArgumentTypeError(f"shard {value!r}: K must be between 1 and N")
+    return k, n
 
 
 def _plural(count: int, noun: str) -> str:
@@ -487,9 +432,21 @@ def build_parser() -> argparse.ArgumentParser:
         "check", parents=[common], help="lint deployment files (directories are searched)"
     )
     check.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
-    check.add_argument("--format", choices=["text", "json"], default="text")
+    check.add_argument("--format", choices=["text", "json", "sarif", "github"], default="text")
     check.add_argument(
         "--disable", action="append", default=[], metavar="CODE", help="skip a diagnostic code"
+    )
+    check.add_argument(
+        "--fail-level",
+        choices=["error", "warning", "information"],
+        default="error",
+        help="exit 1 when a finding at this severity or above is found (default: error)",
+    )
+    check.add_argument(
+        "--shard",
+        type=_shard,
+        metavar="K/N",
+        help="check only the files of shard K of N (by a hash of their path; stable everywhere)",
     )
     check.set_defaults(handler=_cmd_check)
 

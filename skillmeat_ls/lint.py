@@ -6,7 +6,9 @@ Finds the deployment files under the given paths, loads the SkillMeat home's col
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,14 +65,34 @@ def load_index(home: Path, cache_path: Path | None, notes: list[str]) -> Collect
     return index
 
 
+def shown_path(path: Path) -> str:
+    """``path`` relative to the current directory when it lies under it, else as given: how
+    reports name a file, and what a shard is computed from (the same on every machine)."""
+    try:
+        return Path(os.path.abspath(path)).relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def in_shard(path: Path, shard: tuple[int, int]) -> bool:
+    """Whether ``path`` belongs to shard K of N (1-based), by a hash of :func:`shown_path`."""
+    k, n = shard
+    digest = hashlib.sha256(shown_path(path).encode("utf-8", "surrogateescape")).digest()
+    return int.from_bytes(digest[:8], "big") % n == k - 1
+
+
 def lint_paths(
     paths: Sequence[Path],
     home: Path,
     cache_path: Path | None,
     settings: RuleSettings | None = None,
+    *,
+    shard: tuple[int, int] | None = None,
 ) -> LintResult:
     notes: list[str] = []
     files = list(dict.fromkeys(find_deployment_files(paths)))
+    if shard is not None:
+        files = [f for f in files if in_shard(f, shard)]
     index = load_index(home, cache_path, notes) if files else None
     disk = DiskProbe(one_shot=True)
     reports = [lint_file(path, index, disk, settings) for path in files]

@@ -126,6 +126,29 @@ SEVERITY = {
     "SM142": Severity.WARNING,
 }
 ALL_CODES = tuple(SEVERITY)
+#: One line per code, as SPEC §4 words it (SARIF's ``shortDescription``, the CLI's help).
+SUMMARIES = {
+    "SM100": "TOML syntax error",
+    "SM101": "legacy deployment schema ([deployment] / [[artifacts]])",
+    "SM102": "legacy and unified records mixed in one file",
+    "SM103": "unknown top-level key or table",
+    "SM104": "a deployment.toml, which SkillMeat never reads",
+    "SM105": "profile_root_dir names another profile root than the file's",
+    "SM110": "a required field is missing from a record",
+    "SM111": "a field has the wrong type or format",
+    "SM112": "unknown artifact type",
+    "SM113": "artifact_path lies under another type's folder",
+    "SM114": "artifact_path is absolute or leaves its profile root",
+    "SM120": "one (name, type) recorded twice",
+    "SM121": "one name used by records of different types",
+    "SM122": "two records resolve to the same artifact_path",
+    "SM130": "from_collection names no known collection",
+    "SM131": "the collection holds no artifact of that (name, type)",
+    "SM132": "the deployed artifact is missing on disk",
+    "SM140": "modified locally since it was deployed",
+    "SM141": "update available in the collection",
+    "SM142": "conflict: changed both locally and in the collection",
+}
 
 
 def _diag(code: str, message: str, span: Span, **kw: Any) -> Diagnostic:
