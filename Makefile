@@ -32,18 +32,23 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check skillmeat_ls tests benchmarks
 
-# Everything: Python tests (incl. end-to-end LSP and headless Neovim), then the extension's
+# Everything: Python tests (incl. end-to-end LSP, headless Neovim and Emacs), then the extension's
 # type check, unit tests and packaging, then the .vsix in a real VS Code.
 test: lint test-deps
 	$(BIN)/python -m pytest
 	$(MAKE) test-extension
 	$(MAKE) test-e2e
 
-# Debian's neovim for the real-editor test (skipped, with the reason, where it cannot be had).
+# Debian's neovim, emacs-nox and elpa-eglot for the real-editor tests (each skipped, with the
+# reason, where it cannot be had).
 test-deps:
 	@command -v nvim >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
 		&& (apt-get update -qq && apt-get install -y -qq neovim) >/dev/null 2>&1; } \
 		|| echo "note: neovim could not be installed; the Neovim test will be skipped"
+	@{ command -v emacs >/dev/null 2>&1 && emacs --batch --eval "(kill-emacs (if (require 'eglot nil t) 0 1))" >/dev/null 2>&1; } \
+		|| { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& (apt-get update -qq && apt-get install -y -qq emacs-nox elpa-eglot) >/dev/null 2>&1; } \
+		|| echo "note: emacs-nox/elpa-eglot could not be installed; the Emacs test will be skipped"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/cache_init.py
