@@ -17,7 +17,8 @@ import tomli_w
 from skillmeat_ls.document import Document, Record, Span
 from skillmeat_ls.migration import MigrationError, migrate_text
 from skillmeat_ls.profiles import DEFAULT_PROFILE_ID, profile_for_root
-from skillmeat_ls.rules import Diagnostic
+from skillmeat_ls.project_config import NEW_CONFIG_NAME, ignore_entry
+from skillmeat_ls.rules import Diagnostic, subject_of
 from skillmeat_ls.schema import DEPLOYED_FILE_NAME, canonical_type
 
 if TYPE_CHECKING:
@@ -47,6 +48,10 @@ class Action:
     diagnostics: tuple[Diagnostic, ...] = ()
     edits: tuple[TextEdit, ...] = ()
     rename_to: Path | None = None
+    #: Text appended to another file (creating it when ``create_file``): the project's config.
+    append_to: Path | None = None
+    append_text: str = ""
+    create_file: bool = False
     command: str | None = None
     arguments: list[Any] = field(default_factory=list)
     preferred: bool = False
@@ -58,6 +63,8 @@ class ActionContext:
     index: CollectionIndex | None
     can_rename: bool = True  # the client applies RenameFile resource operations
     can_write: bool = True  # the workspace is trusted: actions that write files are offered
+    can_create: bool = True  # the client applies CreateFile resource operations
+    config_path: Path | None = None  # the project's config file, if it has one
 
     @property
     def project(self) -> str:
@@ -143,6 +150,36 @@ def _replace_value(record: Record, key: str, value: str) -> TextEdit | None:
 
 
 def quick_fixes(doc: Document, diagnostic: Diagnostic, context: ActionContext) -> list[Action]:
+    """The fixes of ``diagnostic``'s code, then "Ignore" (offered for every code)."""
+    fixes = _code_fixes(doc, diagnostic, context)
+    ignore = _ignore_fix(doc, diagnostic, context)
+    return [*fixes, ignore] if ignore is not None else fixes
+
+
+def _ignore_fix(doc: Document, diagnostic: Diagnostic, context: ActionContext) -> Action | None:
+    """Append an ``[[ignore]]`` entry for this code (and artifact) to the project's config."""
+    target = context.config_path or context.path.parent.parent / NEW_CONFIG_NAME
+    if context.config_path is None and not context.can_create:
+        return None
+    subject = subject_of(doc, diagnostic, context.path.parent.name)
+    if subject is None:
+        title, artifact, profile = f"Ignore {diagnostic.code} in this project", None, None
+    else:
+        name, artifact_type, profile_id = subject
+        title = f"Ignore {diagnostic.code} for '{name}'"
+        artifact = (name, artifact_type)
+        profile = profile_id if profile_id != DEFAULT_PROFILE_ID else None
+    return Action(
+        title,
+        QUICKFIX,
+        (diagnostic,),
+        append_to=target,
+        append_text=ignore_entry(diagnostic.code, artifact, profile),
+        create_file=context.config_path is None,
+    )
+
+
+def _code_fixes(doc: Document, diagnostic: Diagnostic, context: ActionContext) -> list[Action]:
     code, data = diagnostic.code, diagnostic.data or {}
     record = doc.record_at(diagnostic.span[0])
     one = (diagnostic,)
@@ -304,7 +341,7 @@ def fix_all(doc: Document, diagnostics: Sequence[Diagnostic]) -> Action | None:
             continue
         if any(start <= diagnostic.span[0] < end for start, end in removed):
             continue  # its record is being removed
-        for action in quick_fixes(doc, diagnostic, context):
+        for action in _code_fixes(doc, diagnostic, context):
             edits.extend(action.edits)
             fixed.append(diagnostic)
             if diagnostic.code == "SM120":

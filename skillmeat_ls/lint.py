@@ -16,6 +16,7 @@ from pathlib import Path
 from skillmeat_ls.cache import initialize_cache
 from skillmeat_ls.collections import CollectionIndex, load_collections
 from skillmeat_ls.document import Document, parse_document
+from skillmeat_ls.project_config import ConfigCache
 from skillmeat_ls.rules import Analyzer, Context, Diagnostic, RuleSettings, Severity
 from skillmeat_ls.workspace import DiskProbe, find_deployment_files, read_text
 
@@ -95,7 +96,18 @@ def lint_paths(
         files = [f for f in files if in_shard(f, shard)]
     index = load_index(home, cache_path, notes) if files else None
     disk = DiskProbe(one_shot=True)
-    reports = [lint_file(path, index, disk, settings) for path in files]
+    configs = ConfigCache(stops=(Path.cwd(),))
+    reports = [lint_file(path, index, disk, settings, configs) for path in files]
+    for config in configs.configs():  # a bad config file is a finding of its own
+        if config.problems:
+            reports.append(
+                FileReport(
+                    Path(shown_path(config.path)),
+                    config.document,
+                    list(config.problems),
+                    None if config.document else config.problems[0].message,
+                )
+            )
     return LintResult(reports, notes)
 
 
@@ -104,13 +116,21 @@ def lint_file(
     index: CollectionIndex | None,
     disk: DiskProbe,
     settings: RuleSettings | None = None,
+    configs: ConfigCache | None = None,
 ) -> FileReport:
     try:
         text = read_text(path)
     except (OSError, ValueError) as exc:
         return FileReport(path, None, error=f"cannot read: {exc}")
     document = parse_document(text)
-    context = Context(file_path=path.absolute(), collections=index, disk=disk)
+    absolute = path.absolute()
+    config = configs.for_file(absolute) if configs is not None else None
+    context = Context(
+        file_path=absolute,
+        collections=index,
+        disk=disk,
+        project=config.settings if config is not None else None,
+    )
     return FileReport(path, document, Analyzer(settings).analyze(document, context))
 
 

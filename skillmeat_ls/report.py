@@ -20,7 +20,8 @@ from urllib.parse import quote
 from skillmeat_ls import __version__
 from skillmeat_ls.document import UTF32, Document
 from skillmeat_ls.lint import FileReport, LintResult, shown_path
-from skillmeat_ls.rules import SEVERITY, SUMMARIES, Diagnostic, Severity
+from skillmeat_ls.rules import SEVERITY, SUMMARIES, Diagnostic, Severity, subject_of
+from skillmeat_ls.workspace import is_deployment_file
 
 FORMATS = ("text", "json", "sarif", "github")
 SEVERITY_NAMES = {1: "error", 2: "warning", 3: "information", 4: "hint"}
@@ -136,14 +137,13 @@ def render_json(result: LintResult) -> str:
 # --- SARIF ----------------------------------------------------------------------------------------
 
 
-def _subject(document: Document, diagnostic: Diagnostic) -> str:
-    """What a finding is about, independent of where it sits: the record's (profile, type, name),
-    or the file itself."""
-    record = document.record_at(diagnostic.span[0])
-    if record is None or not (record.name or record.type):
-        return "file"
-    profile = record.text("deployment_profile_id") or "claude_code"
-    return f"{profile}:{record.type or '?'}:{record.name or '?'}"
+def _subject(report: FileReport, diagnostic: Diagnostic) -> str:
+    """What a finding is about, independent of where it sits: the record's artifact, or the
+    file itself."""
+    assert report.document is not None
+    root = report.path.parent.name if is_deployment_file(report.path) else None
+    subject = subject_of(report.document, diagnostic, root)
+    return "file" if subject is None else ":".join((subject[2], subject[1], subject[0]))
 
 
 def _fingerprints(path: str, report: FileReport) -> list[str]:
@@ -152,7 +152,7 @@ def _fingerprints(path: str, report: FileReport) -> list[str]:
     seen: Counter[str] = Counter()
     prints = []
     for diagnostic in report.diagnostics:
-        key = f"{path}\0{diagnostic.code}\0{_subject(report.document, diagnostic)}"
+        key = f"{path}\0{diagnostic.code}\0{_subject(report, diagnostic)}"
         seen[key] += 1
         prints.append(hashlib.sha256(f"{key}\0{seen[key]}".encode()).hexdigest())
     return prints

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from skillmeat_ls.document import Chunk, Document, PlacedChunk, Record, Span, derived_path
-from skillmeat_ls.profiles import DEFAULT_PROFILE_ID
+from skillmeat_ls.profiles import DEFAULT_PROFILE_ID, profile_for_root
 from skillmeat_ls.schema import (
     CLAUDE_DIR,
     DEPLOYED_FILE_NAME,
@@ -164,6 +164,8 @@ class Context:
     file_path: Path | None = None
     collections: CollectionIndex | None = None
     disk: DiskProbe | None = None
+    #: The project's own rule settings (its ``skillmeat-ls.toml``); the analyzer's apply on top.
+    project: RuleSettings | None = None
     #: The file's profile root (``<project>/.claude``, ``<project>/.agents``, ...).
     profile_root: Path | None = field(init=False, default=None)
 
@@ -847,21 +849,78 @@ RECORD_ENVIRONMENT_RULES: tuple[
 # --- the runner -----------------------------------------------------------------------------------
 
 
+SEVERITY_BY_NAME = {
+    "error": Severity.ERROR,
+    "warning": Severity.WARNING,
+    "information": Severity.INFORMATION,
+    "info": Severity.INFORMATION,
+    "hint": Severity.HINT,
+}
+
+
+@dataclass(frozen=True)
+class Ignore:
+    """An ``[[ignore]]`` entry of a project's config: ``code``, for one artifact (normalised
+    name, canonical type) or all, in one profile or all."""
+
+    code: str
+    artifact: tuple[str, str] | None
+    profile: str | None
+    reason: str
+
+    def matches(self, diagnostic: Diagnostic, subject: tuple[str, str, str] | None) -> bool:
+        if diagnostic.code != self.code:
+            return False
+        if self.artifact is not None and (subject is None or subject[:2] != self.artifact):
+            return False
+        return self.profile is None or (subject is not None and subject[2] == self.profile)
+
+
 @dataclass(frozen=True)
 class RuleSettings:
-    """Which codes run and at which severity (the ``rules`` / ``severity`` settings)."""
+    """Which codes run and at which severity (the ``rules`` / ``severity`` settings), and what
+    a project's config ignores."""
 
     disabled: frozenset[str] = frozenset()
     severity: dict[str, Severity] = field(default_factory=dict)
+    ignores: tuple[Ignore, ...] = ()
 
-    def apply(self, diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    def over(self, base: RuleSettings) -> RuleSettings:
+        """These settings applied on top of ``base`` (editor settings over a project's)."""
+        return RuleSettings(
+            self.disabled | base.disabled,
+            {**base.severity, **self.severity},
+            base.ignores + self.ignores,
+        )
+
+    def apply(
+        self, diagnostics: Iterable[Diagnostic], doc: Document | None = None, root: str | None = None
+    ) -> list[Diagnostic]:
         out = []
         for d in diagnostics:
             if d.code in self.disabled:
                 continue
+            if self.ignores and doc is not None:
+                subject = subject_of(doc, d, root)
+                if any(ignore.matches(d, subject) for ignore in self.ignores):
+                    continue
             override = self.severity.get(d.code)
             out.append(replace(d, severity=override) if override else d)
         return out
+
+
+def subject_of(
+    doc: Document, diagnostic: Diagnostic, root: str | None
+) -> tuple[str, str, str] | None:
+    """The artifact a finding is about: (normalised name, canonical type, profile), the profile
+    read from the record or else from its file's root; None for a finding about the file."""
+    record = doc.record_at(diagnostic.span[0])
+    if record is None or not record.name or not record.type:
+        return None
+    profile = record.text("deployment_profile_id")
+    if not profile:
+        profile = profile_for_root(root).id if root else DEFAULT_PROFILE_ID
+    return (normalize_name(record.name), canonical_type(record.type), profile)
 
 
 class Analyzer:
@@ -895,7 +954,8 @@ class Analyzer:
             found.extend(env_rule(doc, context))
         found.extend(self._environment(doc, context))
         found.sort(key=lambda d: (d.span, d.code))
-        return self.settings.apply(found)
+        settings = self.settings.over(context.project) if context.project else self.settings
+        return settings.apply(found, doc, context.root_name)
 
     def _environment(self, doc: Document, context: Context) -> list[Diagnostic]:
         self._env_index = context.collections

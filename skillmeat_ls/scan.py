@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from skillmeat_ls.document import Document, parse_document
+from skillmeat_ls.project_config import ConfigCache
 from skillmeat_ls.rules import Analyzer, Context, Diagnostic, RuleSettings
 from skillmeat_ls.workspace import DiskProbe, read_text
 
@@ -73,11 +74,15 @@ def warm_up() -> None:
     """A task that does nothing: submitting it makes the pool start a worker (and import)."""
 
 
-def analyze_batch(index: CollectionIndex | None, paths: Sequence[Path]) -> list[FileDiagnostics]:
-    """In a worker: analyse each file as it is on disk (unreadable files are left out)."""
+def analyze_batch(
+    index: CollectionIndex | None, paths: Sequence[Path], stops: tuple[Path, ...] = ()
+) -> list[FileDiagnostics]:
+    """In a worker: analyse each file as it is on disk (unreadable files are left out), with
+    its project's config file (searched up to the workspace folders ``stops``)."""
     assert _settings is not None
     rules, encoding = _settings
     disk = DiskProbe(one_shot=True)
+    configs = ConfigCache(stops=stops)
     results = []
     for path in paths:
         try:
@@ -85,7 +90,9 @@ def analyze_batch(index: CollectionIndex | None, paths: Sequence[Path]) -> list[
         except (OSError, ValueError):
             continue
         document = parse_document(text)
-        found = Analyzer(rules).analyze(document, Context(path, index, disk))
+        config = configs.for_file(path)
+        context = Context(path, index, disk, config.settings if config is not None else None)
+        found = Analyzer(rules).analyze(document, context)
         results.append(FileDiagnostics(path, place(document, found, encoding)))
     return results
 

@@ -16,7 +16,7 @@ import asyncio
 import logging
 import sys
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,6 +32,7 @@ from skillmeat_ls.actions import KINDS, Action, ActionContext, code_actions
 from skillmeat_ls.commands import CommandError, Commands
 from skillmeat_ls.document import UTF16, Document
 from skillmeat_ls.navigation import code_lenses, completions, definitions, hover, symbols
+from skillmeat_ls.project_config import CONFIG_NAMES
 from skillmeat_ls.rules import Diagnostic
 from skillmeat_ls.scan import (
     MIN_FILES_FOR_WORKERS,
@@ -97,6 +98,7 @@ class SkillMeatServer(LanguageServer):
         self._dirty: set[str] = set()
         self._refresh: asyncio.TimerHandle | None = None
         self._workspace_files: set[Path] = set()
+        self._config_files: set[Path] = set()  # config files with published problems
         self.options: dict[str, Any] = {}  # the settings as the client last gave them
         self.startup: asyncio.Future[None] | None = None
         self._pool: ProcessPoolExecutor | None = None  # started early for the first scan
@@ -220,11 +222,30 @@ class SkillMeatServer(LanguageServer):
         self._workspace_files = set(files)
         open_texts = self.open_texts()
         await self.work(self.state.forget_except, self._workspace_files | set(open_texts))
+        await self.work(self.state.forget_configs, self.workspace_folders())
         for path in open_texts:
             await self.analyze_open(from_fs_path(str(path)) or "")
         if not self.pull:
             await self.analyze_closed([path for path in files if path not in open_texts])
+        # the projects' config files (already read for open files), for their own diagnostics
+        await self.work(lambda: [self.state.configs.for_file(p) for p in files])
+        self.publish_config_problems()
         self.request_refresh()
+
+    def publish_config_problems(self) -> None:
+        """A project config file's problems, pushed to every client (it is no deployment file,
+        so no client pulls it); a config that was fixed gets its diagnostics cleared."""
+        configs = self.state.config_problems()
+        for path, config in configs.items():
+            found = (
+                self.to_diagnostics(config.document, path, config.problems)
+                if config.document is not None
+                else [lsp.Diagnostic(_zero_range(), p.message, lsp.DiagnosticSeverity.Error,
+                                     code=p.code, source=SOURCE) for p in config.problems]
+            )
+            if found or path in self._config_files:
+                self.send_diagnostics(path, found)
+        self._config_files = {path for path, config in configs.items() if config.problems}
 
     async def analyze_closed(self, paths: list[Path]) -> None:
         """Analyse files that are not open and publish their diagnostics; many files are
@@ -242,10 +263,11 @@ class SkillMeatServer(LanguageServer):
             pool = worker_pool(self.state.settings.rules, self.encoding)
         try:
             index = self.state.index
+            stops = tuple(self.workspace_folders())
             size = max(1, -(-len(paths) // WORKER_TASKS))
             futures = [
                 asyncio.wrap_future(
-                    pool.submit(analyze_batch, index, paths[i : i + size]), loop=loop
+                    pool.submit(analyze_batch, index, paths[i : i + size], stops), loop=loop
                 )
                 for i in range(0, len(paths), size)
             ]
@@ -356,6 +378,7 @@ class SkillMeatServer(LanguageServer):
             lsp.FileSystemWatcher(glob_pattern=f"**/.*/{DEPLOYED_FILE_NAME}"),
             lsp.FileSystemWatcher(glob_pattern=f"**/{CLAUDE_DIR}/{PLAN_FILE_NAME}"),
             lsp.FileSystemWatcher(glob_pattern="**/.*/**"),
+            *(lsp.FileSystemWatcher(glob_pattern=f"**/{name}") for name in CONFIG_NAMES),
         ]
         if watched.relative_pattern_support:
             base = from_fs_path(home) or ""
@@ -568,6 +591,9 @@ async def did_change_watched_files(
     (its deployment file, or a deployed copy): re-analyse that project's deployment files."""
     paths = [p for p in (uri_path(change.uri) for change in params.changes) if p is not None]
     collections = ls.state.settings.home / "collections"
+    if any(p.name in CONFIG_NAMES for p in paths):  # a project's rule config changed
+        await ls.analyze_everything()
+        return
     if any(collections in p.parents for p in paths):
         await ls.work(ls.state.reload_collections)
         await ls.analyze_everything()
@@ -594,11 +620,21 @@ def _profile_root_of(path: Path, known: set[Path]) -> Path | None:
 # --- code actions and commands --------------------------------------------------------------------
 
 
-def _action(ls: SkillMeatServer, analysis: Analysis, uri: str, action: Action) -> lsp.CodeAction:
+def _action(
+    ls: SkillMeatServer,
+    analysis: Analysis,
+    uri: str,
+    action: Action,
+    texts: Mapping[Path, str] | None = None,
+) -> lsp.CodeAction:
     doc = analysis.document
     diagnostics = ls.to_diagnostics(doc, analysis.path, action.diagnostics) or None
     edit = None
-    if action.rename_to is not None:
+    if action.append_to is not None:
+        current = (texts or {}).get(action.append_to, "")
+        edit = _append_edit(ls, action.append_to, action.append_text, current,
+                            create=action.create_file)
+    elif action.rename_to is not None:
         edit = lsp.WorkspaceEdit(
             document_changes=[
                 lsp.RenameFile(
@@ -636,6 +672,43 @@ def _action(ls: SkillMeatServer, analysis: Analysis, uri: str, action: Action) -
     )
 
 
+def _append_edit(
+    ls: SkillMeatServer, path: Path, text: str, on_disk: str, *, create: bool
+) -> lsp.WorkspaceEdit:
+    """An edit appending ``text`` to ``path`` (created first when ``create``; ``on_disk`` its
+    current text), through the editor so that its buffer and undo stay right."""
+    uri = from_fs_path(str(path)) or ""
+    open_document = ls.workspace.text_documents.get(uri)
+    if create:
+        end = lsp.Position(0, 0)
+    else:
+        current = open_document.source if open_document is not None else on_disk
+        lines = current.split("\n")
+        end = lsp.Position(len(lines) - 1, len(lines[-1].encode("utf-16-le")) // 2)
+        if current and not current.endswith("\n"):
+            text = "\n" + text
+    changes: list[Any] = []
+    if create:
+        changes.append(lsp.CreateFile(kind="create", uri=uri,
+                                      options=lsp.CreateFileOptions(ignore_if_exists=True)))
+    changes.append(
+        lsp.TextDocumentEdit(
+            text_document=lsp.OptionalVersionedTextDocumentIdentifier(
+                uri=uri, version=open_document.version if open_document is not None else None
+            ),
+            edits=[lsp.TextEdit(lsp.Range(end, end), text)],
+        )
+    )
+    return lsp.WorkspaceEdit(document_changes=changes)
+
+
+def _read_or_empty(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except (OSError, ValueError):
+        return ""
+
+
 @server.feature(
     lsp.TEXT_DOCUMENT_CODE_ACTION,
     lsp.CodeActionOptions(code_action_kinds=list(KINDS), resolve_provider=False),
@@ -653,16 +726,21 @@ async def code_action(ls: SkillMeatServer, params: lsp.CodeActionParams) -> list
         else None
     )
     operations = (workspace_edit.resource_operations or []) if workspace_edit else []
+    config = await ls.work(ls.state.configs.for_file, analysis.path)
     context = ActionContext(
         analysis.path,
         ls.state.index,
         can_rename=lsp.ResourceOperationKind.Rename in operations,
         can_write=ls.state.settings.trusted,
+        can_create=lsp.ResourceOperationKind.Create in operations,
+        config_path=config.path if config is not None else None,
     )
     found = await ls.work(
         code_actions, doc, analysis.diagnostics, span, context, params.context.only
     )
-    return [_action(ls, analysis, uri, action) for action in found]
+    appended = {a.append_to for a in found if a.append_to is not None and not a.create_file}
+    texts = {path: await ls.work(_read_or_empty, path) for path in appended}
+    return [_action(ls, analysis, uri, action, texts) for action in found]
 
 
 def _command(name: str) -> Callable[..., Any]:

@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING, Any
 from skillmeat_ls.cache.revisions import HEAD
 from skillmeat_ls.document import Document, parse_document
 from skillmeat_ls.locations import resolve_cache_path, resolve_home
-from skillmeat_ls.rules import ALL_CODES, Analyzer, Context, Diagnostic, RuleSettings, Severity
+from skillmeat_ls.project_config import ConfigCache, ProjectConfig
+from skillmeat_ls.rules import (
+    ALL_CODES,
+    SEVERITY_BY_NAME,
+    Analyzer,
+    Context,
+    Diagnostic,
+    RuleSettings,
+)
 from skillmeat_ls.workspace import DiskProbe, find_deployment_files, is_deployment_file, read_text
 
 # SQLAlchemy is imported when the cache opens, after `initialize` has been answered.
@@ -30,13 +38,6 @@ log = logging.getLogger(__name__)
 #: File-change events from the editor end it at once; clients that send none see changes after it.
 DISK_FRESHNESS_S = 2.0
 
-SEVERITY_BY_NAME = {
-    "error": Severity.ERROR,
-    "warning": Severity.WARNING,
-    "information": Severity.INFORMATION,
-    "info": Severity.INFORMATION,
-    "hint": Severity.HINT,
-}
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ class ServerState:
         self.index: CollectionIndex | None = None
         self.status = ServerStatus("initializing", "opening the cache", None)
         self._files: dict[Path, _FileState] = {}
+        self.configs = ConfigCache()
 
     # --- start-up and settings ---------------------------------------------------------------
 
@@ -176,7 +178,23 @@ class ServerState:
     # --- analysis ----------------------------------------------------------------------------
 
     def context(self, path: Path) -> Context:
-        return Context(file_path=path, collections=self.index, disk=self.disk)
+        config = self.configs.for_file(path)
+        return Context(
+            file_path=path,
+            collections=self.index,
+            disk=self.disk,
+            project=config.settings if config is not None else None,
+        )
+
+    def config_problems(self) -> dict[Path, ProjectConfig]:
+        """The config files read so far, by path (those with problems get diagnostics)."""
+        return {config.path: config for config in self.configs.configs()}
+
+    def forget_configs(self, folders: Iterable[Path] | None = None) -> None:
+        """Read the projects' config files again (one changed); ``folders``: the workspace's."""
+        if folders is not None:
+            self.configs.stops = tuple(Path(f) for f in folders)
+        self.configs.forget()
 
     def analyze(self, path: Path, text: str, version: int | None) -> Analysis:
         """Analyse ``text`` as the content of ``path``, reusing the previous version's work."""

@@ -283,8 +283,9 @@ async def test_rename_plan_file_uses_a_resource_operation(
     await start(client, world, "visual-studio-code")
     opened = OpenFile(client, deployment_file(world, "p", "deployed = []\n", "deployment.toml"))
     await diagnosed(client, opened.path, "SM104")
-    (action,) = await actions_for(client, opened, "SM104", ["quickfix"])
+    action, ignore = await actions_for(client, opened, "SM104", ["quickfix"])
     assert action.title == "Rename to .skillmeat-deployed.toml"
+    assert ignore.title == "Ignore SM104 in this project"  # offered for every code
     (rename,) = action.edit.document_changes  # type: ignore[union-attr]
     assert isinstance(rename, t.RenameFile)
     assert rename.new_uri == opened.path.with_name(DEPLOYED).as_uri()
@@ -656,3 +657,35 @@ async def test_actions_on_a_codex_record_carry_the_profile(
     assert result["root"] == ".agents" and result["errors"] == []
     assert copy.exists() and not (file.parent.parent / ".claude").exists()
     await wait_until(lambda: codes(client, file) == [])
+
+
+# --- per-project rule config ----------------------------------------------------------------------
+
+
+async def test_ignore_fix_writes_the_config_and_the_watcher_rereads_it(
+    client: LanguageClient, world: World
+) -> None:
+    duplicate = record("helper", "agent", "default", "agents/helper.md", fake_hash("h"))
+    path = deployment_file(world, "cfg", duplicate + duplicate)
+    await start(client, world)
+    await wait_until(lambda: "SM120" in codes(client, path))
+    (diagnostic,) = [d for d in client.diagnostics[path.as_uri()] if d.code == "SM120"]
+    actions = await client.text_document_code_action_async(t.CodeActionParams(
+        text_document=t.TextDocumentIdentifier(uri=path.as_uri()), range=diagnostic.range,
+        context=t.CodeActionContext(diagnostics=[diagnostic])))
+    (ignore,) = [a for a in actions or [] if isinstance(a, t.CodeAction)
+                 and a.title == "Ignore SM120 for 'helper'"]
+    assert ignore.edit is not None and ignore.edit.document_changes is not None
+    create, insert = ignore.edit.document_changes
+    assert isinstance(create, t.CreateFile) and isinstance(insert, t.TextDocumentEdit)
+    config = path.parent.parent / "skillmeat-ls.toml"
+    assert create.uri == config.as_uri()
+    config.write_text(insert.edits[0].new_text)  # what the editor does with the edit
+    client.workspace_did_change_watched_files(t.DidChangeWatchedFilesParams(changes=[
+        t.FileEvent(uri=config.as_uri(), type=t.FileChangeType.Created)]))
+    await wait_until(lambda: "SM120" not in codes(client, path))
+    config.write_text(config.read_text() + "\n[rules]\nSM999 = false\n")
+    client.workspace_did_change_watched_files(t.DidChangeWatchedFilesParams(changes=[
+        t.FileEvent(uri=config.as_uri(), type=t.FileChangeType.Changed)]))
+    await wait_until(lambda: codes(client, config) == ["SM111"])
+    assert "SM120" not in codes(client, path)  # what can be read of the file still applies
