@@ -121,7 +121,7 @@ SCRIPT = """
 def readme_emacs_config(executable: Path) -> str:
     """The README's Emacs config, verbatim but for the server's path (the venv's)."""
     readme = (ROOT / "README.md").read_text()
-    match = re.search(r"\*\*Emacs\*\*[^\n]*\n+```elisp\n(.*?)```", readme, re.S)
+    match = re.search(r"\*\*Emacs\*\*.*?\n\n```elisp\n(.*?)```", readme, re.S)
     assert match, "README.md has no Emacs config block"
     config, count = re.subn(r'\("skillmeat-ls"', f'("{executable}"', match.group(1))
     assert count == 1, "the README's Emacs config does not start \"skillmeat-ls\""
