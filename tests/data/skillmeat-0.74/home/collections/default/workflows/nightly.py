@@ -1,0 +1,2 @@
+"""Nightly orchestration."""
+print("nightly")
