@@ -383,6 +383,34 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from skillmeat_ls.doctor import DoctorError, diagnose, repair
+    from skillmeat_ls.locations import resolve_home
+
+    report = diagnose(resolve_home(args.home), skillmeat=args.skillmeat)
+    if args.skillmeat and report.facts is None and report.skillmeat_problem:
+        raise UserError(f"--skillmeat {args.skillmeat}: {report.skillmeat_problem}")
+    if args.repair and report.verdict.value != "healthy" and report.state.value != "missing":
+        if report.facts is None:
+            raise UserError(f"--repair needs the real SkillMeat: {report.skillmeat_problem}")
+        try:
+            report = repair(report, skillmeat=args.skillmeat)
+        except DoctorError as exc:
+            if args.format == "json":
+                print(json.dumps({**report.as_dict(), "repair_error": str(exc)}, indent=2))
+            else:
+                print(report.render_text())
+            print(f"skillmeat-ls: repair failed, {report.path} is unchanged: {exc}", file=sys.stderr)
+            return EXIT_FINDINGS
+    elif args.repair and args.format == "text":
+        print(f"nothing to repair: {report.state_text}")
+    if args.format == "json":
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print(report.render_text())
+    return report.exit_code
+
+
 def _transport_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stdio", action="store_true", help="serve over stdio (the default)")
     parser.add_argument("--tcp", action="store_true", help="serve over TCP instead of stdio")
@@ -449,6 +477,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="check only the files of shard K of N (by a hash of their path; stable everywhere)",
     )
     check.set_defaults(handler=_cmd_check)
+
+    doctor = commands.add_parser(
+        "doctor",
+        parents=[common],
+        help="inspect SkillMeat's own cache.db (<home>/cache/cache.db), read-only; --repair "
+        "rebuilds it through SkillMeat's own migrations, keeping the user's rows",
+    )
+    doctor.add_argument(
+        "--repair",
+        action="store_true",
+        help="keep a timestamped copy, rebuild the database with the installed SkillMeat, copy "
+        "collections, groups, memberships, tags and ratings back, swap it in",
+    )
+    doctor.add_argument(
+        "--skillmeat",
+        metavar="PATH",
+        help="the installed SkillMeat: its `skillmeat` executable or a Python that imports "
+        "skillmeat (default: $SKILLMEAT_LS_SKILLMEAT, else `skillmeat` on PATH)",
+    )
+    doctor.add_argument("--format", choices=["text", "json"], default="text")
+    doctor.set_defaults(handler=_cmd_doctor)
 
     migrate = commands.add_parser(
         "migrate", parents=[common], help="convert a legacy deployment file to the unified schema"

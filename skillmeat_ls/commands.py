@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types as lsp
 from pygls.uris import from_fs_path
 
+from skillmeat_ls import doctor
 from skillmeat_ls.cache.revisions import HEAD
 from skillmeat_ls.document import parse_document
 from skillmeat_ls.migration import MigrationError, migrate_text
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ALL_ARTIFACTS = "All"
+RUN_DOCTOR = "Run doctor"
 EDITOR_TIMEOUT_S = 120.0  # how long deploy waits for the editor to answer workspace/applyEdit
 
 
@@ -83,7 +85,10 @@ class Commands:
             "skillmeat.updateFromCollection": self.update_from_collection,
             "skillmeat.refreshCache": self.refresh_cache,
             "skillmeat.cacheStatus": self.cache_status,
+            "skillmeat.doctor": self.doctor,
         }
+        self._doctor_homes: set[Path] = set()
+        self._doctor_task: asyncio.Future[None] | None = None
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -342,6 +347,56 @@ class Commands:
             "state": status.state,
             "message": status.message,
         }
+
+    async def doctor(self, *args: Any) -> dict[str, Any]:
+        """``skillmeat-ls doctor`` (read-only; repairing is left to the command line): the report
+        as JSON plus its text. ``{"skillmeat": PATH}`` names the SkillMeat to ask."""
+        request = _request(args) if args else {}
+        skillmeat = request.get("skillmeat")
+        if skillmeat is not None and not isinstance(skillmeat, str):
+            raise CommandError('"skillmeat" must be the path of SkillMeat or its Python')
+        home = self.ls.state.settings.home
+        loop = asyncio.get_running_loop()
+        # SkillMeat's interpreter takes seconds: not on the engine thread, which analyses
+        report = await loop.run_in_executor(
+            None, lambda: doctor.diagnose(home, skillmeat=skillmeat or None)
+        )
+        return {**report.as_dict(), "text": report.render_text()}
+
+    def check_skillmeat_cache(self) -> None:
+        """Once per SkillMeat home: when SkillMeat's own ``cache.db`` is broken, say so once (a
+        ``showMessageRequest`` offering "Run doctor"), never as a diagnostic on every file."""
+        home = self.ls.state.settings.home
+        if home in self._doctor_homes:
+            return
+        self._doctor_homes.add(home)
+        self._doctor_task = asyncio.ensure_future(self._doctor_at_start(home))
+
+    async def _doctor_at_start(self, home: Path) -> None:
+        try:
+            # the file's structure only (no SkillMeat process at start-up): read-only, fast
+            report = await self.ls.work(lambda: doctor.diagnose(home, use_skillmeat=False))
+        except Exception:
+            log.exception("could not inspect SkillMeat's cache")
+            return
+        if report.verdict is not doctor.Verdict.BROKEN:
+            return
+        params = lsp.ShowMessageRequestParams(
+            type=lsp.MessageType.Warning,
+            message=report.summary(),
+            actions=[lsp.MessageActionItem(title=RUN_DOCTOR)],
+        )
+        try:
+            answer = await self.ls.window_show_message_request_async(params)
+        except Exception as exc:
+            log.info("showMessageRequest failed: %s", exc)
+            return
+        if answer is None or answer.title != RUN_DOCTOR:
+            return
+        found = await self.doctor()
+        self.ls.window_log_message(lsp.LogMessageParams(lsp.MessageType.Info, found["text"]))
+        level = lsp.MessageType.Warning if found["exit_code"] else lsp.MessageType.Info
+        self.ls.window_show_message(lsp.ShowMessageParams(level, found["text"]))
 
 
 def _pair(name: str, artifact_type: str) -> tuple[str, str]:

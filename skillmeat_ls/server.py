@@ -351,6 +351,7 @@ class SkillMeatServer(LanguageServer):
                 self.work_done_progress.end(token, lsp.WorkDoneProgressEnd(message="ready"))
         self.ready.set()
         self.notify_status()
+        self.commands.check_skillmeat_cache()  # SkillMeat's own cache.db: one message if broken
         await self.analyze_everything(files)
 
     async def _progress_begin(self, title: str) -> str | None:

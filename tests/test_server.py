@@ -689,3 +689,55 @@ async def test_ignore_fix_writes_the_config_and_the_watcher_rereads_it(
         t.FileEvent(uri=config.as_uri(), type=t.FileChangeType.Changed)]))
     await wait_until(lambda: codes(client, config) == ["SM111"])
     assert "SM120" not in codes(client, path)  # what can be read of the file still applies
+
+
+# --- SkillMeat's own cache ------------------------------------------------------------------------
+
+
+async def test_a_broken_skillmeat_cache_is_one_message_at_start_not_a_diagnostic(
+    client: LanguageClient, world: World, editor: Editor
+) -> None:
+    """SkillMeat's ``cache.db`` as its cache fix leaves it (tables made without migrations, an
+    empty ``alembic_version``): one showMessageRequest; "Run doctor" shows the report."""
+    cache = world.home / "cache" / "cache.db"
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(cache)
+    conn.executescript(
+        "PRAGMA journal_mode=WAL;"
+        "CREATE TABLE projects (id VARCHAR NOT NULL PRIMARY KEY, name VARCHAR NOT NULL,"
+        " path VARCHAR NOT NULL);"
+        "CREATE TABLE collections (id VARCHAR NOT NULL PRIMARY KEY, name VARCHAR(255) NOT NULL);"
+        "CREATE TABLE groups (id VARCHAR NOT NULL PRIMARY KEY, collection_id VARCHAR NOT NULL,"
+        " name VARCHAR(255) NOT NULL);"
+        "CREATE TABLE collection_artifacts (collection_id VARCHAR NOT NULL,"
+        " artifact_id VARCHAR NOT NULL, added_at DATETIME NOT NULL,"
+        " PRIMARY KEY (collection_id, artifact_id));"
+        "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY);"
+        "INSERT INTO collections VALUES ('c1', 'default');"
+        "INSERT INTO groups VALUES ('g1', 'c1', 'Reviewers');"
+        "INSERT INTO collection_artifacts VALUES ('c1', 'skill:review', '2026-01-12 09:00:00');"
+    )
+    conn.close()
+    before = {p.name: p.read_bytes() for p in cache.parent.iterdir()}
+    editor.answers = ["Run doctor"]
+    digest = fake_hash("x")
+    files = [deployment_file(world, name, record("review", "skill", "default", "skills/review",
+                                                 digest)) for name in ("a", "b")]  # fmt: skip
+    await start(client, world)
+    await wait_ready(editor)
+    for path in files:
+        await diagnosed(client, path)
+    await wait_until(lambda: any(m.message.startswith("SkillMeat cache:") for m in client.messages))
+    (asked,) = editor.asked
+    assert "an empty alembic_version table" in asked.message and str(cache) in asked.message
+    assert "collections 1; groups 1; memberships 1" in asked.message
+    assert [a.title for a in asked.actions or []] == ["Run doctor"]
+    (report,) = [m for m in client.messages if m.message.startswith("SkillMeat cache:")]
+    assert "doctor --repair" in report.message and "verdict:    broken" in report.message
+    for path in files:
+        assert all("cache.db" not in d.message for d in client.diagnostics[path.as_uri()])
+    await asyncio.sleep(0.5)
+    assert len(editor.asked) == 1
+    assert {p.name: p.read_bytes() for p in cache.parent.iterdir()} == before  # no sidecar
+    found = await execute(client, "skillmeat.doctor")
+    assert (found["state"], found["exit_code"]) == ("empty-alembic-version", 1)

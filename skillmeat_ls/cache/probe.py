@@ -195,6 +195,35 @@ def _main_file_is_ours(path: Path) -> bool:
     return versions in REVISIONS and n_entries == n_ours
 
 
+def copy_database(path: Path, directory: Path, name: str = "copy.db") -> Path:
+    """A private copy of the database at ``path`` in ``directory``, with its ``-wal`` and
+    ``-journal``: opened read-write, SQLite recovers it to what a reader of ``path`` sees."""
+    copy = directory / name
+    # The -wal before the main file: a checkpoint in between only copies frames of this -wal
+    # into the main file, so the pair stays consistent. A -journal after it, for the same
+    # reason (it holds the originals of pages being changed).
+    wal = _sidecar(path, "-wal")
+    if wal.exists():
+        shutil.copyfile(wal, _sidecar(copy, "-wal"))
+    shutil.copyfile(path, copy)
+    journal = _sidecar(path, "-journal")
+    if journal.exists():
+        shutil.copyfile(journal, _sidecar(copy, "-journal"))
+    return copy
+
+
+@contextmanager
+def read_only(path: Path) -> Iterator[sqlite3.Connection]:
+    """``path`` opened for reading as :func:`probe` opens a file that is not ours: nothing is
+    written to it or next to it (a private copy is read when a ``-wal`` or ``-journal`` is
+    pending). Raises :class:`sqlite3.Error` or :class:`OSError`."""
+    with path.open("rb") as handle:
+        header = handle.read(100)
+    how = _how_to_open(path, header)
+    with _open(path, _SNAPSHOT if how == _WAL_PENDING else how) as conn:
+        yield conn
+
+
 @contextmanager
 def _open(path: Path, how: str) -> Iterator[sqlite3.Connection]:
     if how != _SNAPSHOT:
@@ -205,17 +234,7 @@ def _open(path: Path, how: str) -> Iterator[sqlite3.Connection]:
             conn.close()
         return
     with tempfile.TemporaryDirectory(prefix="skillmeat-ls-probe-") as directory:
-        copy = Path(directory) / "copy.db"
-        # The -wal before the main file: a checkpoint in between only copies frames of this -wal
-        # into the main file, so the pair stays consistent. A -journal after it, for the same
-        # reason (it holds the originals of pages being changed).
-        wal = _sidecar(path, "-wal")
-        if wal.exists():
-            shutil.copyfile(wal, _sidecar(copy, "-wal"))
-        shutil.copyfile(path, copy)
-        journal = _sidecar(path, "-journal")
-        if journal.exists():
-            shutil.copyfile(journal, _sidecar(copy, "-journal"))
+        copy = copy_database(path, Path(directory))
         conn = sqlite3.connect(copy)  # read-write, so that SQLite can recover the copy
         try:
             yield conn

@@ -15,8 +15,16 @@ printing). Commands:
   ``fresh`` (``CacheManager(path).initialize_cache()``), ``empty-version`` (an empty
   ``alembic_version``), ``unknown-revision`` (stamped with a revision SkillMeat does not know),
   ``no-version-table`` (``alembic_version`` dropped).
+  With ``"populate": true``, user rows (collections, groups, memberships, tags, a rating) are
+  written through SkillMeat's models before the state is made.
+- ``cache-build-models``: ``{"path": P}`` -> ``create_tables()`` of this release's own models
+  plus the same user rows, with no Alembic involved. For 0.9.0, whose ``skillmeat.cache``
+  package does not import (its wheel lacks ``skillmeat.core.parsers``), the package's
+  ``__init__`` is bypassed and ``skillmeat/cache/models.py`` is loaded on its own.
 - ``cache-init``: ``{"paths": [...]}`` -> ``initialize_cache()``'s result on each, and what the
   database holds afterwards.
+- ``cache-read``: ``{"path": P}`` -> ``initialize_cache()``'s result, the model tables that do
+  not read (a ``select`` of every column through SkillMeat's models), and :func:`logical_rows`.
 - ``hold-lock``: ``{"destination": D, "signal": S, "hold": seconds, "content": text | null,
   "source": dir | null}`` -> takes SkillMeat's own ``WriteTransaction`` on ``D`` (its flock on
   ``.<name>.skillmeat-lock``), writes ``S`` once the lock is held, keeps it for ``hold`` seconds,
@@ -178,6 +186,96 @@ def _describe(path: str) -> dict:
     return {"tables": len(tables), "alembic_version": versions}
 
 
+#: The user's rows of a cache, as keys that mean the same in every schema (a membership's
+#: artifact as its ``"type:name"`` id, whether the table keys it by ``artifact_id`` or by
+#: ``artifact_uuid``).
+ARTIFACT = "(artifact)"
+USER_KEYS = {
+    "collections": ("id", "name", "description"),
+    "groups": ("id", "collection_id", "name", "description", "position"),
+    "collection_artifacts": ("collection_id", ARTIFACT),
+    "group_artifacts": ("group_id", ARTIFACT, "position"),
+    "tags": ("id", "name", "slug", "color"),
+    "artifact_tags": (ARTIFACT, "tag_id"),
+    "user_ratings": ("artifact_id", "rating", "feedback"),
+}
+
+
+def logical_rows(path: str) -> dict:
+    """Every user row of the cache at ``path`` by :data:`USER_KEYS` (sorted lists)."""
+    connection = sqlite3.connect(path)
+    try:
+        out = {}
+        for table, keys in USER_KEYS.items():
+            columns = [r[1] for r in connection.execute(f'PRAGMA table_info("{table}")')]
+            if not columns:
+                continue
+            artifact = (
+                "(SELECT a.id FROM artifacts a WHERE a.uuid = t.artifact_uuid)"
+                if "artifact_uuid" in columns
+                else "t.artifact_id"
+            )
+            select = ", ".join(artifact if k == ARTIFACT else f"t.{k}" for k in keys)
+            rows = connection.execute(f'SELECT {select} FROM "{table}" t').fetchall()
+            out[table] = sorted([list(r) for r in rows], key=repr)
+        return out
+    finally:
+        connection.close()
+
+
+def _populate(models, path: str) -> None:
+    """User rows written through SkillMeat's models (SQLAlchemy Core: the models' defaults fill
+    every column not given)."""
+    from sqlalchemy import create_engine, insert, select
+
+    tables = models.Base.metadata.tables
+    engine = create_engine(f"sqlite:///{path}")
+    artifacts = tables["artifacts"]
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                insert(tables["projects"]).values(id="p1", name="proj", path="/tmp/doctor-proj")
+            )
+            for artifact_id in ("skill:review", "command:review"):
+                kind, name = artifact_id.split(":")
+                conn.execute(
+                    insert(artifacts).values(id=artifact_id, project_id="p1", name=name, type=kind)
+                )
+
+            def member(artifact_id: str, table: str) -> dict:
+                if "artifact_uuid" in tables[table].c:
+                    uuid = conn.execute(
+                        select(artifacts.c.uuid).where(artifacts.c.id == artifact_id)
+                    ).scalar_one()
+                    return {"artifact_uuid": uuid}
+                return {"artifact_id": artifact_id}
+
+            conn.execute(insert(tables["collections"]).values(id="c-default", name="default",
+                                                              description="Default"))
+            conn.execute(insert(tables["collections"]).values(id="c-work", name="work"))
+            conn.execute(insert(tables["groups"]).values(id="g1", collection_id="c-default",
+                                                         name="Reviewers", description="r"))
+            conn.execute(insert(tables["groups"]).values(id="g2", collection_id="c-default",
+                                                         name="Planners", position=1))
+            for collection, artifact_id in (
+                ("c-default", "skill:review"), ("c-default", "command:review"),
+                ("c-work", "command:review"),
+            ):
+                conn.execute(insert(tables["collection_artifacts"]).values(
+                    collection_id=collection, **member(artifact_id, "collection_artifacts")))
+            for position, artifact_id in enumerate(("skill:review", "command:review")):
+                conn.execute(insert(tables["group_artifacts"]).values(
+                    group_id="g1", position=position, **member(artifact_id, "group_artifacts")))
+            conn.execute(insert(tables["tags"]).values(id="t1", name="Code Review",
+                                                       slug="code-review", color="#ff0000"))
+            conn.execute(insert(tables["artifact_tags"]).values(
+                tag_id="t1", **member("skill:review", "artifact_tags")))
+            conn.execute(insert(tables["user_ratings"]).values(
+                artifact_id="skill:review", rating=5, feedback="great"))
+    finally:
+        engine.dispose()
+
+
 def cmd_cache_build(request: dict) -> dict:
     from skillmeat.cache.manager import CacheManager
 
@@ -187,6 +285,10 @@ def cmd_cache_build(request: dict) -> dict:
         manager = CacheManager(str(path))
         ok = manager.initialize_cache()
         _dispose(manager)
+        if request.get("populate"):
+            from skillmeat.cache import models
+
+            _populate(models, str(path))
         if state == "empty-version":
             _sql(path, "DELETE FROM alembic_version")
         elif state == "unknown-revision":
@@ -207,6 +309,58 @@ def _dispose(manager) -> None:
     import gc
 
     gc.collect()
+
+
+def _own_models():
+    """This release's ``skillmeat.cache.models``, even where its package does not import."""
+    import skillmeat
+
+    try:
+        import skillmeat.core
+        from skillmeat.cache import models
+
+        return models
+    except ImportError:
+        import types
+
+        for name in [n for n in sys.modules if n.startswith("skillmeat.cache")]:
+            del sys.modules[name]
+        package = types.ModuleType("skillmeat.cache")
+        package.__path__ = [str(Path(skillmeat.__file__).parent / "cache")]
+        sys.modules["skillmeat.cache"] = package
+        import skillmeat.cache.models as models
+
+        return models
+
+
+def cmd_cache_build_models(request: dict) -> dict:
+    models = _own_models()
+    path = request["path"]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    models.create_tables(path)
+    _populate(models, path)
+    return _describe(path)
+
+
+def cmd_cache_read(request: dict) -> dict:
+    from skillmeat.cache.manager import CacheManager
+    from skillmeat.cache.models import Base
+    from sqlalchemy import create_engine, select
+
+    path = request["path"]
+    manager = CacheManager(str(path))
+    ok = manager.initialize_cache()
+    _dispose(manager)
+    engine = create_engine(f"sqlite:///{path}")
+    failing = {}
+    with engine.connect() as conn:
+        for table in Base.metadata.tables.values():
+            try:
+                conn.execute(select(table).limit(1)).fetchall()
+            except Exception as exc:
+                failing[table.name] = str(getattr(exc, "orig", exc)).splitlines()[0]
+    engine.dispose()
+    return {"initialized": ok, "failing": failing, "rows": logical_rows(path), **_describe(path)}
 
 
 def cmd_cache_init(request: dict) -> dict:
@@ -310,7 +464,9 @@ COMMANDS = {
     "truth": cmd_truth,
     "hash": cmd_hash,
     "cache-build": cmd_cache_build,
+    "cache-build-models": cmd_cache_build_models,
     "cache-init": cmd_cache_init,
+    "cache-read": cmd_cache_read,
     "hold-lock": cmd_hold_lock,
     "record": cmd_record,
     "traced-cli": cmd_traced_cli,

@@ -11,6 +11,7 @@ import {
   runUpdateFlow,
 } from './core/flows';
 import { classifyConfigChange } from './core/settings';
+import { DOCTOR_COMMAND, describeDoctorReport } from './core/doctor';
 import { describeCacheRefresh, renderStatus } from './core/status';
 import { onPythonInterpreterChanged } from './python';
 import { ExecuteCommandMiddleware, ServerManager } from './server';
@@ -23,6 +24,7 @@ export const COMMANDS = {
   rebuildCache: 'skillmeat.client.rebuildCache',
   restartServer: 'skillmeat.client.restartServer',
   showOutput: 'skillmeat.client.showOutput',
+  diagnoseSkillMeatCache: 'skillmeat.client.diagnoseSkillMeatCache',
 } as const;
 
 let manager: ServerManager | undefined;
@@ -162,6 +164,31 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       await server.restart();
     }),
     vscode.commands.registerCommand(COMMANDS.showOutput, () => output.show(true)),
+    vscode.commands.registerCommand('skillmeat.client.diagnoseSkillMeatCache', async () =>
+      vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: "SkillMeat: inspecting SkillMeat's cache…" },
+        async () => {
+          try {
+            // Read-only: the server reads cache.db without writing it; repairing is `skillmeat-ls doctor --repair`.
+            const result = await server.execute(DOCTOR_COMMAND, []);
+            const view = describeDoctorReport(result);
+            output.appendLine(view.text);
+            output.show(true);
+            const notify =
+              view.level === 'error'
+                ? vscode.window.showErrorMessage
+                : view.level === 'warning'
+                  ? vscode.window.showWarningMessage
+                  : vscode.window.showInformationMessage;
+            void notify(view.message);
+            return result;
+          } catch (error) {
+            void vscode.window.showErrorMessage(`SkillMeat: diagnosing the cache failed: ${error instanceof Error ? error.message : String(error)}`);
+            return undefined;
+          }
+        },
+      ),
+    ),
     vscode.workspace.onDidChangeConfiguration((event) => {
       const change = classifyConfigChange((section) => event.affectsConfiguration(section));
       if (change === 'restart') {

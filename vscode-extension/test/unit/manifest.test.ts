@@ -20,10 +20,11 @@ describe('package.json', () => {
     }
   });
 
-  it('contributes the six palette commands, each registered by the extension', () => {
+  it('contributes the seven palette commands, each registered by the extension', () => {
     const titles = manifest.contributes.commands.map((c: { category: string; title: string }) => `${c.category}: ${c.title}`);
     assert.deepEqual(titles.sort(), [
       'SkillMeat: Deploy from Collection…',
+      'SkillMeat: Diagnose SkillMeat Cache',
       'SkillMeat: Migrate to Unified Schema',
       'SkillMeat: Rebuild Cache',
       'SkillMeat: Restart Server',
