@@ -24,7 +24,7 @@ from skillmeat_ls.document import parse_document
 from skillmeat_ls.migration import MigrationError, migrate_text
 from skillmeat_ls.profiles import Profile, ProfileError, resolve_profile
 from skillmeat_ls.schema import canonical_type, normalize_name
-from skillmeat_ls.workspace import read_text
+from skillmeat_ls.workspace import is_deployment_file, read_text
 from skillmeat_ls.writer import atomic_write
 
 if TYPE_CHECKING:
@@ -185,6 +185,8 @@ class Commands:
     async def migrate_schema(self, *args: Any) -> dict[str, Any]:
         self._require_trust("migrating")
         path = _path_of(args[0] if args else None, "the deployment file")
+        if not is_deployment_file(path):
+            raise CommandError(f"{path} is not a SkillMeat deployment file: nothing changed")
         uri = from_fs_path(str(path)) or ""
         document = self.ls.workspace.text_documents.get(uri)
         text = document.source if document is not None else await self.ls.work(read_text, path)

@@ -164,11 +164,18 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 
 def read_text(path: Path) -> str:
     """A deployment file's text: UTF-8 (a BOM is dropped); undecodable bytes become U+FFFD so the
-    parser can point at them instead of the whole file being refused."""
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise ValueError(f"{size} bytes is too large for a deployment file")
-    data = path.read_bytes()
+    parser can point at them instead of the whole file being refused.
+
+    Only a regular file is read (a FIFO, a device or a link to one is refused at once: opening
+    never blocks), and never past :data:`MAX_FILE_BYTES`, whatever its size claims."""
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(descriptor, "rb") as handle:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            raise ValueError("not a regular file (a FIFO, a device or a directory): not read")
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise ValueError(f"larger than {MAX_FILE_BYTES} bytes: too large for a deployment file")
     return data.decode("utf-8-sig", errors="replace")
 
 

@@ -146,3 +146,24 @@ def test_cache_status_and_init(tmp_path: Path) -> None:
     assert run("cache", "init", "--cache", cache).returncode == 0
     status = run("cache", "status", "--cache", cache).stdout
     assert "state:    ready" in status and "collections" in status
+
+
+def test_special_files_are_refused_at_once_with_their_name(tmp_path: Path) -> None:
+    """A FIFO, a link to a device and a file claiming to be huge are named, never read."""
+    for name, make in (
+        ("fifo", lambda f: os.mkfifo(f)),
+        ("device", lambda f: f.symlink_to("/dev/zero")),
+        ("huge", lambda f: os.truncate(f.open("wb").name, 65 * 1024 * 1024)),
+    ):
+        claude = tmp_path / name / ".claude"
+        claude.mkdir(parents=True)
+        make(claude / ".skillmeat-deployed.toml")
+    result = subprocess.run(
+        [sys.executable, "-m", "skillmeat_ls", "check", str(tmp_path)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    for name, why in (("fifo", "not a regular file"), ("device", "not a regular file"),
+                      ("huge", "too large")):
+        line = next(x for x in result.stdout.splitlines() if f"/{name}/" in x)
+        assert why in line

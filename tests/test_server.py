@@ -377,6 +377,19 @@ async def test_migrate_command_writes_closed_files_atomically(
     assert Path(result["backup"]).read_text() == CASES["SM101"][0]
 
 
+async def test_migrate_command_refuses_a_file_that_is_no_deployment_file(
+    client: LanguageClient, world: World, editor: Editor
+) -> None:
+    await start(client, world)
+    await wait_ready(editor)
+    pyproject = world.project("p") / "pyproject.toml"
+    text = "# the project's own\n[deployment]\ncollection = 'x'\n"
+    pyproject.write_text(text)
+    with pytest.raises(JsonRpcException, match="not a SkillMeat deployment file"):
+        await execute(client, "skillmeat.migrateSchema", pyproject.as_uri())
+    assert pyproject.read_text() == text
+
+
 async def test_list_collections_and_refresh(
     client: LanguageClient, world: World, editor: Editor
 ) -> None:
