@@ -204,20 +204,15 @@ def test_skillmeat_ls_waits_for_skillmeats_lock_and_rereads(
         },
         hold=2.5,
     )
-    ours = subprocess.run(
-        smreal.ls_command(
-            "deploy",
-            "--project",
-            project,
-            "--collection",
-            "default",
-            "review:skill",
-            home=sm.smhome,
-            cache=cache,
-        ),
-        capture_output=True,
-        text=True,
-        env=smreal.ls_env(),
+    ours = smreal.skillmeat_ls(
+        "deploy",
+        "--project",
+        project,
+        "--collection",
+        "default",
+        "review:skill",
+        home=sm.smhome,
+        cache=cache,
         timeout=120,
     )
     ls_end = time.monotonic()
@@ -247,21 +242,16 @@ def test_skillmeat_ls_waits_for_skillmeats_lock_on_a_copy(
     holder, held = _hold(
         sm, tmp_path, {"destination": str(destination), "source": str(source)}, hold=2.5
     )
-    ours = subprocess.run(
-        smreal.ls_command(
-            "deploy",
-            "--project",
-            project,
-            "--collection",
-            "default",
-            "--overwrite",
-            "review:skill",
-            home=sm.smhome,
-            cache=cache,
-        ),
-        capture_output=True,
-        text=True,
-        env=smreal.ls_env(),
+    ours = smreal.skillmeat_ls(
+        "deploy",
+        "--project",
+        project,
+        "--collection",
+        "default",
+        "--overwrite",
+        "review:skill",
+        home=sm.smhome,
+        cache=cache,
         timeout=120,
     )
     ls_end = time.monotonic()
