@@ -28,7 +28,7 @@ SOURCES = {
     "lint-fix.md": "---\ndescription: Fix lint findings\n---\n# /lint-fix\n",
     "helper.md": "---\nname: helper\ndescription: A helper agent\n---\n# Helper\n",
     "nightly.py": '"""Nightly orchestration."""\nprint("nightly")\n',
-    "work/release-notes.md": "---\ndescription: Draft release notes\n---\n# /release-notes\n",
+    "team/release-notes.md": "---\ndescription: Draft release notes\n---\n# /release-notes\n",
 }
 
 
@@ -52,12 +52,12 @@ def main(target: Path) -> int:
             log.append(("skillmeat " + shown, time.strftime("%Y-%m-%d")))
 
         run(*sm.release.init_args)
-        run("collection", "create", "work")
+        run("collection", "create", "team")
         run("add", "skill", src / "code-review", "-y")
         run("add", "command", src / "lint-fix.md", "-y")
         run("add", "agent", src / "helper.md", "-y")
         run("add", "orchestration", src / "nightly.py", "-y")
-        run("add", "command", src / "work" / "release-notes.md", "-c", "work", "-y")
+        run("add", "command", src / "team" / "release-notes.md", "-c", "team", "-y")
         project = base / "project"
         emptied = base / "emptied"
         project.mkdir()
@@ -66,7 +66,7 @@ def main(target: Path) -> int:
         run("deploy", "code-review", "lint-fix", "helper", "-p", project, *flags)
         run("deploy", "nightly", "-t", "orchestration", "-p", project, *flags)
         run("deploy", "code-review", "helper", "-p", project, "--profile", "codex", *flags)
-        run("deploy", "release-notes", "-c", "work", "-p", project, "--profile", "codex", *flags)
+        run("deploy", "release-notes", "-c", "team", "-p", project, "--profile", "codex", *flags)
         run("deploy", "helper", "-p", emptied, "--profile", "codex", *flags)
         run("undeploy", "helper", "-p", emptied, "--profile", "codex", "--force")
 

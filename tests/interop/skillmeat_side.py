@@ -252,14 +252,14 @@ def _populate(models, path: str) -> None:
 
             conn.execute(insert(tables["collections"]).values(id="c-default", name="default",
                                                               description="Default"))
-            conn.execute(insert(tables["collections"]).values(id="c-work", name="work"))
+            conn.execute(insert(tables["collections"]).values(id="c-team", name="team"))
             conn.execute(insert(tables["groups"]).values(id="g1", collection_id="c-default",
                                                          name="Reviewers", description="r"))
             conn.execute(insert(tables["groups"]).values(id="g2", collection_id="c-default",
                                                          name="Planners", position=1))
             for collection, artifact_id in (
                 ("c-default", "skill:review"), ("c-default", "command:review"),
-                ("c-work", "command:review"),
+                ("c-team", "command:review"),
             ):
                 conn.execute(insert(tables["collection_artifacts"]).values(
                     collection_id=collection, **member(artifact_id, "collection_artifacts")))

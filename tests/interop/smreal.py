@@ -604,7 +604,7 @@ SOURCES: dict[str, dict[str, bytes]] = {
     "review": {"SKILL.md": b"---\nname: review\ndescription: Review skill\n---\n# Review\n"},
     "review.md": b"---\ndescription: Review command\n---\n# /review\n",
     "helper.md": b"---\nname: helper\ndescription: Helper agent\n---\n# Helper\n",
-    "work/review.md": b"---\ndescription: Work review command\n---\n# /review (work)\n",
+    "team/review.md": b"---\ndescription: Team review command\n---\n# /review (team)\n",
 }
 
 LOCAL_EDIT = b"\nLocal edit.\n"
@@ -612,7 +612,7 @@ LOCAL_EDIT = b"\nLocal edit.\n"
 
 @dataclass
 class World:
-    """A home with collections ``default`` and ``work`` and one project with every drift state.
+    """A home with collections ``default`` and ``team`` and one project with every drift state.
 
     ``project`` ends with (claude_code = ``.claude``, codex = the release's codex root):
 
@@ -621,7 +621,7 @@ class World:
     ====================  ==============  ==============
     ``my skill`` skill    update (SM141)  conflict (SM142)
     ``review`` skill      in sync         -
-    ``review`` command    modified (140)  modified (140), from ``work``
+    ``review`` command    modified (140)  modified (140), from ``team``
     ``helper`` agent      conflict (142)  update (SM141)
     ====================  ==============  ==============
 
@@ -661,15 +661,15 @@ def write_sources(src: Path) -> None:
 
 
 def make_collections(sm: SkillMeat, src: Path) -> None:
-    """``init`` + ``collection create work`` + the ``add``s: both collections, as SkillMeat makes them."""
+    """``init`` + ``collection create team`` + the ``add``s: both collections, as SkillMeat makes them."""
     sm.cli(*sm.release.init_args, cwd=sm.home)
-    sm.cli("collection", "create", "work")
+    sm.cli("collection", "create", "team")
     # Absolute paths: a relative one is read as a GitHub spec ("src/my skill" -> api.github.com).
     sm.add("skill", src / "my skill")
     sm.add("skill", src / "review")
     sm.add("command", src / "review.md")
     sm.add("agent", src / "helper.md")
-    sm.add("command", src / "work" / "review.md", collection="work")
+    sm.add("command", src / "team" / "review.md", collection="team")
 
 
 def deploy_both_profiles(sm: SkillMeat, project: Path, *names: str, **kwargs: Any) -> None:
@@ -690,7 +690,7 @@ def build_world(installed: Installed, root: Path) -> World:
     deploy_both_profiles(sm, project, "my skill", "helper")
     sm.deploy(project, "review", artifact_type="skill")
     sm.deploy(project, "review", artifact_type="command")
-    sm.deploy(project, "review", artifact_type="command", collection="work", profile="codex")
+    sm.deploy(project, "review", artifact_type="command", collection="team", profile="codex")
     edited = [
         project / ".claude" / "commands" / "review.md",
         project / ".claude" / "agents" / "helper.md",

@@ -355,13 +355,13 @@ FIX_ROWS = [
      (_NOW, _NOW)),
     ("INSERT INTO collections VALUES ('c-default', 'default', 'Default', NULL, NULL, NULL, ?, ?)",
      (_NOW, _NOW)),
-    ("INSERT INTO collections VALUES ('c-work', 'work', NULL, NULL, NULL, NULL, ?, ?)",
+    ("INSERT INTO collections VALUES ('c-team', 'team', NULL, NULL, NULL, NULL, ?, ?)",
      (_NOW, _NOW)),
     ("INSERT INTO groups VALUES ('g1', 'c-default', 'Reviewers', 'r', 0, ?, ?)", (_NOW, _NOW)),
     ("INSERT INTO groups VALUES ('g2', 'c-default', 'Planners', NULL, 1, ?, ?)", (_NOW, _NOW)),
     ("INSERT INTO collection_artifacts VALUES ('c-default', 'skill:review', ?)", (_NOW,)),
     ("INSERT INTO collection_artifacts VALUES ('c-default', 'command:review', ?)", (_NOW,)),
-    ("INSERT INTO collection_artifacts VALUES ('c-work', 'agent:helper', ?)", (_NOW,)),
+    ("INSERT INTO collection_artifacts VALUES ('c-team', 'agent:helper', ?)", (_NOW,)),
     ("INSERT INTO group_artifacts VALUES ('g1', 'skill:review', 0, ?)", (_NOW,)),
     ("INSERT INTO group_artifacts VALUES ('g1', 'agent:helper', 1, ?)", (_NOW,)),
     ("INSERT INTO tags VALUES ('t1', 'Code Review', 'code-review', '#ff0000', ?, ?)",
@@ -377,7 +377,7 @@ conn = sqlite3.connect(sys.argv[1])
 conn.execute("PRAGMA journal_mode=WAL")
 conn.execute("PRAGMA wal_autocheckpoint=0")
 now = "2026-01-13 10:00:00.000000"
-conn.execute("INSERT INTO groups VALUES ('g3', 'c-work', 'Late', NULL, 0, ?, ?)", (now, now))
+conn.execute("INSERT INTO groups VALUES ('g3', 'c-team', 'Late', NULL, 0, ?, ?)", (now, now))
 conn.execute("INSERT INTO group_artifacts VALUES ('g3', 'command:review', 0, ?)", (now,))
 conn.commit()
 os._exit(0)
@@ -711,7 +711,7 @@ def test_membership_of_an_undeployed_artifact_survives(repairs: dict[str, Any]) 
     adds the row the way SkillMeat's import does, and keeps it."""
     repair = repairs["fix"]["run"][1]["repair"]
     assert repair["identity_rows"] == 2  # command:review and agent:helper
-    assert ["c-work", "agent:helper"] in repairs["fix"]["read"]["rows"]["collection_artifacts"]
+    assert ["c-team", "agent:helper"] in repairs["fix"]["read"]["rows"]["collection_artifacts"]
 
 
 def test_repair_of_a_healthy_cache_changes_nothing(states: dict[str, Any]) -> None:

@@ -156,7 +156,7 @@ def flow(world: smreal.World, tmp_path_factory: pytest.TempPathFactory) -> dict[
             "my skill",
             "helper",
         ),
-        ls(out, "deploy", "--project", p, "--collection", "work", "--profile", "codex", "review"),
+        ls(out, "deploy", "--project", p, "--collection", "team", "--profile", "codex", "review"),
     ]
     if sm.release.custom_profiles:  # the world's home defines it in config.toml
         out["deploy_reports"].append(
@@ -271,7 +271,7 @@ def test_deploy_writes_one_file_per_profile_root(flow: dict[str, Any]) -> None:
         ("helper", "agent"): "agents/helper.md",
     }
     froms = {identity(r): r["from_collection"] for rs in raw.values() for r in rs}
-    assert froms[("review", "command", "codex")] == "work"
+    assert froms[("review", "command", "codex")] == "team"
 
 
 @pytest.mark.parametrize("stage", ["A", "B"])
@@ -400,11 +400,11 @@ deployed-from = "{home}/collections/default"
 [[artifacts]]
 name = "review"
 type = "command"
-source = "local:{home}/collections/work/commands/review.md"
+source = "local:{home}/collections/team/commands/review.md"
 version = "unknown"
 sha = "{command_sha}"
 deployed-at = "2026-11-24T02:23:00Z"
-deployed-from = "{home}/collections/work"
+deployed-from = "{home}/collections/team"
 """
 
 
@@ -421,17 +421,17 @@ def migrated(world: smreal.World, tmp_path_factory: pytest.TempPathFactory) -> d
         symlinks=True,
     )
     (claude / "commands").mkdir(parents=True)
-    shutil.copy2(collections / "work" / "commands" / "review.md", claude / "commands" / "review.md")
+    shutil.copy2(collections / "team" / "commands" / "review.md", claude / "commands" / "review.md")
     locks = {
         name: tomllib.loads((collections / name / "collection.lock").read_text())["lock"]["entries"]
-        for name in ("default", "work")
+        for name in ("default", "team")
     }
     legacy = claude / ".skillmeat-deployed.toml"
     legacy.write_text(
         LEGACY.format(
             home=sm.smhome,
             skill_sha=locks["default"]["my skill::skill"]["content_hash"],
-            command_sha=locks["work"]["review::command"]["content_hash"],
+            command_sha=locks["team"]["review::command"]["content_hash"],
         )
     )
     out: dict[str, Any] = {"sm": sm, "project": project, "locks": locks}
@@ -459,13 +459,13 @@ def test_skillmeat_reads_the_migrated_file(migrated: dict[str, Any]) -> None:
     }
     skill, command = fields[("my skill", "skill")], fields[("review", "command")]
     assert skill["from_collection"] == "default"
-    assert command["from_collection"] == "work"  # its deployed-from names a collection of the home
+    assert command["from_collection"] == "team"  # its deployed-from names a collection of the home
     assert skill["deployed_at"] == "2026-11-24T02:22:37.820652"
     assert command["deployed_at"] == "2026-11-24T02:23:00"
     assert skill["artifact_path"] == "skills/my skill"
     assert command["artifact_path"] == "commands/review.md"
     assert skill["content_hash"] == migrated["locks"]["default"]["my skill::skill"]["content_hash"]
-    assert command["content_hash"] == migrated["locks"]["work"]["review::command"]["content_hash"]
+    assert command["content_hash"] == migrated["locks"]["team"]["review::command"]["content_hash"]
     assert all(t["recorded"] == t["project_hash"] for t in migrated["truth"]), migrated["truth"]
 
 
