@@ -12,14 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import tomli_w
-
 from skillmeat_ls.document import Document, Record, Span
 from skillmeat_ls.migration import MigrationError, migrate_text
-from skillmeat_ls.profiles import DEFAULT_PROFILE_ID, profile_for_root
+from skillmeat_ls.profiles import DEFAULT_PROFILE_ID
 from skillmeat_ls.project_config import NEW_CONFIG_NAME, ignore_entry
-from skillmeat_ls.rules import Diagnostic, subject_of
+from skillmeat_ls.rules import Diagnostic, record_profile, subject_of
 from skillmeat_ls.schema import DEPLOYED_FILE_NAME, canonical_type
+from skillmeat_ls.writer import toml_string
 
 if TYPE_CHECKING:
     from skillmeat_ls.collections import CollectionIndex
@@ -74,15 +73,8 @@ class ActionContext:
 def profile_argument(record: Record, root_name: str | None) -> dict[str, str]:
     """``{"profile": id}`` for a command on ``record`` in the profile root ``root_name``, or
     nothing for the default profile (commands default to ``claude_code``)."""
-    profile = record.text("deployment_profile_id")
-    if not profile and root_name is not None:
-        profile = profile_for_root(root_name).id
-    return {"profile": profile} if profile and profile != DEFAULT_PROFILE_ID else {}
-
-
-def toml_string(value: str) -> str:
-    """``value`` as a TOML basic string, quoted and escaped as tomli_w writes it."""
-    return tomli_w.dumps({"v": value})[len("v = ") : -1]
+    profile = record_profile(record, root_name)
+    return {"profile": profile} if profile != DEFAULT_PROFILE_ID else {}
 
 
 def kind_matches(kind: str, only: Sequence[str] | None) -> bool:

@@ -140,7 +140,8 @@ class Commands:
         return bool(result and result.applied)
 
     def _profile(self, request: Mapping[str, Any], project: Path) -> Profile:
-        """The request's ``profile`` (default ``claude_code``), resolved as SkillMeat does."""
+        """The request's ``profile`` (default ``claude_code``), resolved as SkillMeat does (it
+        reads SkillMeat's config files: run it on the engine thread)."""
         value = request.get("profile")
         if value is not None and not isinstance(value, str):
             raise CommandError('"profile" must be a profile id such as "codex"')
@@ -207,7 +208,7 @@ class Commands:
         self._require_trust("deploying")
         request = _request(args)
         project = _path_of(request.get("project"), "the project")
-        profile = self._profile(request, project)
+        profile = await self.ls.work(self._profile, request, project)
         index = await self._index()
         name = request.get("collection") or await self._ask(
             f"Deploy into {project.name} from which collection?", index.names()
@@ -266,7 +267,7 @@ class Commands:
         deployed_from: dict[tuple[str, str], str] = {}
         if request.get("project"):
             project = _path_of(request["project"], "the project")
-            profile = self._profile(request, project)
+            profile = await self.ls.work(self._profile, request, project)
             deployed_from = await self.ls.work(_deployed_from, project, profile)
         return [
             {
@@ -302,7 +303,7 @@ class Commands:
         name, artifact_type = request.get("name"), request.get("type")
         if not isinstance(name, str) or not isinstance(artifact_type, str):
             raise CommandError('give the artifact as {"project", "name", "type"}')
-        profile = self._profile(request, project)
+        profile = await self.ls.work(self._profile, request, project)
         index = await self._index()
         writer = await self._record_writer(project, profile)
         force = request.get("force") is True
@@ -417,7 +418,7 @@ def _deployed_from(project: Path, profile: Profile) -> dict[tuple[str, str], str
         return {}
     found = {}
     for record in document.records:
-        collection = record.text("from_collection")
+        collection = document.collection_of(record)[0]
         if record.name and record.type and collection:
             found[_pair(record.name, record.type)] = collection
     return found

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from skillmeat_ls.actions import DEPLOY_COMMAND, UPDATE_COMMAND, profile_argument, toml_string
+from skillmeat_ls.actions import DEPLOY_COMMAND, UPDATE_COMMAND, profile_argument
 from skillmeat_ls.document import Document, Record, Span, derived_path
 from skillmeat_ls.rules import Context, DriftState, drift_state
 from skillmeat_ls.schema import (
@@ -25,6 +25,7 @@ from skillmeat_ls.schema import (
     conventional_path,
 )
 from skillmeat_ls.workspace import contained
+from skillmeat_ls.writer import toml_string
 
 if TYPE_CHECKING:
     from skillmeat_ls.collections import CollectionArtifact

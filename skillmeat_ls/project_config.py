@@ -29,6 +29,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 from skillmeat_ls.document import Document, Span, parse_document
 from skillmeat_ls.rules import (
     ALL_CODES,
+    SEVERITY,
     SEVERITY_BY_NAME,
     Diagnostic,
     Ignore,
@@ -37,6 +38,7 @@ from skillmeat_ls.rules import (
     rule_syntax,
 )
 from skillmeat_ls.schema import KNOWN_TYPES, canonical_type, normalize_name
+from skillmeat_ls.writer import toml_string
 
 CONFIG_NAMES = ("skillmeat-ls.toml", ".skillmeat-ls.toml")
 #: The name the "Ignore" quick fix creates when a project has no config file yet.
@@ -72,8 +74,6 @@ def find_config(start: Path, stop: Path | None = None) -> Path | None:
 
 
 def _problem(code: str, message: str, span: Span, severity: Severity | None = None) -> Diagnostic:
-    from skillmeat_ls.rules import SEVERITY
-
     return Diagnostic(code, severity or SEVERITY[code], f"{CONFIG_NAMES[0]}: {message}", span)
 
 
@@ -228,8 +228,6 @@ class ConfigCache:
 
 def ignore_entry(code: str, artifact: tuple[str, str] | None, profile: str | None) -> str:
     """The ``[[ignore]]`` text the "Ignore" quick fix appends."""
-    from skillmeat_ls.actions import toml_string
-
     lines = ["", "[[ignore]]", f"code = {toml_string(code)}"]
     if artifact is not None:
         lines.append(f"artifact = {toml_string(f'{artifact[0]}:{artifact[1]}')}")

@@ -917,10 +917,16 @@ def subject_of(
     record = doc.record_at(diagnostic.span[0])
     if record is None or not record.name or not record.type:
         return None
+    return (normalize_name(record.name), canonical_type(record.type), record_profile(record, root))
+
+
+def record_profile(record: Record, root: str | None) -> str:
+    """The profile a record is deployed for, as a person names it: its ``deployment_profile_id``,
+    else the profile of the root its file is in (``.agents`` -> ``codex``), else the default."""
     profile = record.text("deployment_profile_id")
-    if not profile:
-        profile = profile_for_root(root).id if root else DEFAULT_PROFILE_ID
-    return (normalize_name(record.name), canonical_type(record.type), profile)
+    if profile:
+        return profile
+    return profile_for_root(root).id if root else DEFAULT_PROFILE_ID
 
 
 class Analyzer:

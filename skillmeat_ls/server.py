@@ -48,7 +48,12 @@ from skillmeat_ls.schema import (
     PLAN_FILE_NAME,
 )
 from skillmeat_ls.state import Analysis, ServerState, ServerStatus, Settings
-from skillmeat_ls.workspace import is_deployment_file, is_profile_root_name, project_files
+from skillmeat_ls.workspace import (
+    is_deployment_file,
+    is_profile_root_name,
+    project_files,
+    read_text,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -285,7 +290,7 @@ class SkillMeatServer(LanguageServer):
         await self.work(self.state.disk.forget, project)
         open_texts = self.open_texts()
         known = [p for p in (*self._workspace_files, *open_texts) if p.parent.parent == project]
-        for path in sorted({*project_files(project), *known}):
+        for path in sorted({*await self.work(project_files, project), *known}):
             if path in open_texts:
                 await self.analyze_open(from_fs_path(str(path)) or "")
             elif path in self._workspace_files or path.exists():
@@ -600,7 +605,7 @@ async def did_change_watched_files(
         await ls.analyze_everything()
         return
     known_roots = {p.parent for p in (*ls._workspace_files, *ls.open_texts())}
-    roots = {root for root in (_profile_root_of(p, known_roots) for p in paths) if root}
+    roots = await ls.work(lambda: {r for r in (_profile_root_of(p, known_roots) for p in paths) if r})
     for project in sorted({root.parent for root in roots}):
         await ls.analyze_project(project)
 
@@ -703,9 +708,9 @@ def _append_edit(
     return lsp.WorkspaceEdit(document_changes=changes)
 
 
-def _read_or_empty(path: Path) -> str:
+def _text_or_empty(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8-sig")
+        return read_text(path)
     except (OSError, ValueError):
         return ""
 
@@ -740,7 +745,7 @@ async def code_action(ls: SkillMeatServer, params: lsp.CodeActionParams) -> list
         code_actions, doc, analysis.diagnostics, span, context, params.context.only
     )
     appended = {a.append_to for a in found if a.append_to is not None and not a.create_file}
-    texts = {path: await ls.work(_read_or_empty, path) for path in appended}
+    texts = {path: await ls.work(_text_or_empty, path) for path in appended}
     return [_action(ls, analysis, uri, action, texts) for action in found]
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "order_record",
     "render_document",
     "render_unified",
+    "toml_string",
 ]
 
 _KNOWN_KEYS = frozenset(UNIFIED_KEY_ORDER)
@@ -80,6 +81,11 @@ def order_record(record: Mapping[str, Any]) -> dict[str, Any]:
     if content_hash is not None:
         ordered["collection_sha"] = content_hash
     return ordered
+
+
+def toml_string(value: str) -> str:
+    """``value`` as a TOML basic string, quoted and escaped as tomli_w writes it."""
+    return tomli_w.dumps({"v": value})[len("v = ") : -1]
 
 
 def render_unified(records: Iterable[Mapping[str, Any]]) -> str:
