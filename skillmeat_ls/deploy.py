@@ -79,7 +79,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 from skillmeat_ls.document import Document, Record, derived_path, parse_document
 from skillmeat_ls.hashing import content_hash
-from skillmeat_ls.locks import LOCK_SUFFIX, LockTimeout, destination_lock, lock_path
+from skillmeat_ls.locks import LOCK_SUFFIX, LockTimeout, destination_lock
 from skillmeat_ls.migration import MigrationError, migrate_text
 from skillmeat_ls.profiles import DEFAULT_PROFILE_ID, Profile, profile_for_root, resolve_profile
 from skillmeat_ls.rules import Context, drift_state, path_escapes
@@ -479,7 +479,7 @@ def _locked(
         try:
             if not os.path.lexists(state.root):
                 os.mkdir(state.root)
-                held.callback(_remove_if_unused, state.root, lock_path(state.file))
+                held.callback(_remove_if_only_locks, state.root)
             held.enter_context(destination_lock(state.file))
         except LockTimeout as exc:
             raise DeployError(f"{exc}; nothing changed") from None
@@ -490,13 +490,15 @@ def _locked(
         yield _load(project, writer, state.profile)
 
 
-def _remove_if_unused(root: Path, lock: Path) -> None:
-    """Remove a profile root made only to hold the lock, if the request put nothing else in it."""
+def _remove_if_only_locks(folder: Path) -> None:
+    """Remove a folder this request created, if it holds nothing but the lock files the request
+    took there (a folder with anything else in it is left as it is)."""
     with contextlib.suppress(OSError):
-        if {entry.name for entry in os.scandir(root)} <= {lock.name}:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(lock)
-            os.rmdir(root)
+        entries = list(os.scandir(folder))
+        if all(entry.name.endswith(LOCK_SUFFIX) for entry in entries):
+            for entry in entries:
+                os.unlink(entry.path)
+            os.rmdir(folder)
 
 
 # --- targets inside the profile root -------------------------------------------------------------
@@ -807,11 +809,7 @@ class _Transaction:
             shutil.rmtree(self.staging, ignore_errors=True)
         if remove_created:
             for folder in reversed(self.created):
-                with contextlib.suppress(OSError):
-                    for entry in os.scandir(folder):  # the locks this request took in it
-                        if entry.name.endswith(LOCK_SUFFIX):
-                            os.unlink(entry.path)
-                    os.rmdir(folder)
+                _remove_if_only_locks(folder)
 
 
 def _record_text(record: dict[str, Any]) -> str:

@@ -240,7 +240,7 @@ class SkillMeatServer(LanguageServer):
     def publish_config_problems(self) -> None:
         """A project config file's problems, pushed to every client (it is no deployment file,
         so no client pulls it); a config that was fixed gets its diagnostics cleared."""
-        configs = self.state.config_problems()
+        configs = self.state.read_configs()
         for path, config in configs.items():
             found = (
                 self.to_diagnostics(config.document, path, config.problems)

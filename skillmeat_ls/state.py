@@ -186,7 +186,7 @@ class ServerState:
             project=config.settings if config is not None else None,
         )
 
-    def config_problems(self) -> dict[Path, ProjectConfig]:
+    def read_configs(self) -> dict[Path, ProjectConfig]:
         """The config files read so far, by path (those with problems get diagnostics)."""
         return {config.path: config for config in self.configs.configs()}
 

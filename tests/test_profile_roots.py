@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -333,3 +334,10 @@ def test_legacy_deployed_from_names_the_collection() -> None:
     (migrated,) = tomllib.loads(migrate_text(legacy))["deployed"]
     assert migrated["from_collection"] == "second"
     assert migrated["deployment-collection"] == "default"  # nothing lost
+
+
+def test_skillmeat_siblings_in_the_collections_are_no_collections(world: dict[str, Path]) -> None:
+    """A backup or swap copy SkillMeat leaves beside a collection is not indexed as one."""
+    collections = world["home"] / "collections"
+    shutil.copytree(collections / "default", collections / ".default.skillmeat-txn-0a1b2c3d")
+    assert load_collections(world["home"]).names() == ["default"]
