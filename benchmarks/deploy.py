@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from skillmeat_ls.collections import load_collections
 from skillmeat_ls.deploy import deploy
+from skillmeat_ls.index import load_collections
 
 TYPES = ("skill", "command", "agent", "hook", "mcp")
 FOLDERS = {

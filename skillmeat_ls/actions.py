@@ -21,7 +21,7 @@ from skillmeat_ls.schema import DEPLOYED_FILE_NAME, canonical_type
 from skillmeat_ls.writer import toml_string
 
 if TYPE_CHECKING:
-    from skillmeat_ls.collections import CollectionIndex
+    from skillmeat_ls.index import CollectionIndex
 
 QUICKFIX = "quickfix"
 MIGRATE_KIND = "source.migrateSchema.skillmeat"

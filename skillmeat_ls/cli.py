@@ -18,8 +18,8 @@ from skillmeat_ls import __version__
 from skillmeat_ls.locations import resolve_cache_path
 
 if TYPE_CHECKING:
-    from skillmeat_ls.collections import CollectionIndex
     from skillmeat_ls.deploy import DeployResult, UndeployResult
+    from skillmeat_ls.index import CollectionIndex
     from skillmeat_ls.profiles import Profile
 
 log = logging.getLogger("skillmeat_ls")

@@ -28,7 +28,7 @@ from skillmeat_ls.workspace import is_deployment_file, read_text
 from skillmeat_ls.writer import atomic_write
 
 if TYPE_CHECKING:
-    from skillmeat_ls.collections import Collection, CollectionIndex
+    from skillmeat_ls.index import Collection, CollectionIndex
     from skillmeat_ls.server import SkillMeatServer
 
 log = logging.getLogger(__name__)

@@ -98,7 +98,7 @@ from skillmeat_ls.workspace import DiskProbe, project_files
 from skillmeat_ls.writer import atomic_write, naive_iso, order_record, render_document
 
 if TYPE_CHECKING:
-    from skillmeat_ls.collections import Collection, CollectionArtifact, CollectionIndex
+    from skillmeat_ls.index import Collection, CollectionArtifact, CollectionIndex
 
 __all__ = [
     "CONFLICT_CODES",

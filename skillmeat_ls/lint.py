@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from skillmeat_ls.cache import initialize_cache
-from skillmeat_ls.collections import CollectionIndex, load_collections
 from skillmeat_ls.document import Document, parse_document
+from skillmeat_ls.index import CollectionIndex, load_collections
 from skillmeat_ls.project_config import ConfigCache
 from skillmeat_ls.rules import Analyzer, Context, Diagnostic, RuleSettings, Severity
 from skillmeat_ls.workspace import DiskProbe, find_deployment_files, read_text

@@ -28,7 +28,7 @@ from skillmeat_ls.workspace import contained
 from skillmeat_ls.writer import toml_string
 
 if TYPE_CHECKING:
-    from skillmeat_ls.collections import CollectionArtifact
+    from skillmeat_ls.index import CollectionArtifact
 
 PREVIEW_NOTE = (
     "Context sync — pulling project edits back into the collection, pushing, and resolving — "

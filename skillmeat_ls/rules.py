@@ -55,7 +55,7 @@ from skillmeat_ls.schema import (
 from skillmeat_ls.workspace import is_deployment_file
 
 if TYPE_CHECKING:
-    from skillmeat_ls.collections import CollectionIndex
+    from skillmeat_ls.index import CollectionIndex
     from skillmeat_ls.workspace import DiskProbe
 
 

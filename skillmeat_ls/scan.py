@@ -22,7 +22,7 @@ from skillmeat_ls.rules import Analyzer, Context, Diagnostic, RuleSettings
 from skillmeat_ls.workspace import DiskProbe, read_text
 
 if TYPE_CHECKING:
-    from skillmeat_ls.collections import CollectionIndex
+    from skillmeat_ls.index import CollectionIndex
 
 Position = tuple[int, int]
 

@@ -47,7 +47,7 @@ from skillmeat_ls.schema import (
     DEPLOYMENT_FILE_NAMES,
     PLAN_FILE_NAME,
 )
-from skillmeat_ls.state import Analysis, ServerState, ServerStatus, Settings
+from skillmeat_ls.session import Analysis, ServerStatus, Session, Settings
 from skillmeat_ls.workspace import (
     is_deployment_file,
     is_profile_root_name,
@@ -95,7 +95,7 @@ class SkillMeatServer(LanguageServer):
             protocol_cls=SkillMeatProtocol,
         )
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="skillmeat-engine")
-        self.state = ServerState(Settings.from_options(None))
+        self.state = Session(Settings.from_options(None))
         self.commands = Commands(self)
         self.ready = asyncio.Event()
         self.pull = False  # the client pulls diagnostics

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from skillmeat_ls import deploy as engine
-from skillmeat_ls.collections import Collection, CollectionIndex, load_collections
 from skillmeat_ls.deploy import (
     DeployError,
     deploy,
@@ -24,6 +23,7 @@ from skillmeat_ls.deploy import (
     update,
 )
 from skillmeat_ls.hashing import content_hash
+from skillmeat_ls.index import Collection, CollectionIndex, load_collections
 from skillmeat_ls.locks import LOCK_SUFFIX
 from skillmeat_ls.schema import UNIFIED_KEY_ORDER
 

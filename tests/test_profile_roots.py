@@ -18,10 +18,10 @@ from test_deploy import build_collection
 from test_rules import H1
 from test_rules import record as unified
 
-from skillmeat_ls.collections import load_collections
 from skillmeat_ls.deploy import DeployError, deploy, status, undeploy, update
 from skillmeat_ls.document import parse_document
 from skillmeat_ls.hashing import content_hash
+from skillmeat_ls.index import load_collections
 from skillmeat_ls.lint import lint_paths
 from skillmeat_ls.locks import lock_path
 from skillmeat_ls.migration import migrate_text

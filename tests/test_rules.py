@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from skillmeat_ls.collections import load_collections
 from skillmeat_ls.document import parse_document
 from skillmeat_ls.hashing import content_hash
+from skillmeat_ls.index import load_collections
 from skillmeat_ls.rules import Context, Diagnostic, RuleSettings, Severity, analyze
 from skillmeat_ls.workspace import DiskProbe
 

@@ -32,7 +32,7 @@ from pygls.exceptions import JsonRpcException, JsonRpcMethodNotFound
 from pytest_lsp import LanguageClient
 
 from skillmeat_ls.hashing import content_hash
-from skillmeat_ls.state import DISK_FRESHNESS_S
+from skillmeat_ls.session import DISK_FRESHNESS_S
 
 DEPLOYED = ".skillmeat-deployed.toml"
 

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-import skillmeat_ls.collections as collections_module
+import skillmeat_ls.index as index_module
 from skillmeat_ls.cache import Cache, initialize_cache
-from skillmeat_ls.collections import (
+from skillmeat_ls.hashing import content_hash
+from skillmeat_ls.index import (
     CollectionIndex,
     IndexProblem,
     load_collections,
 )
-from skillmeat_ls.hashing import content_hash
 
 try:
     import tomllib
@@ -139,13 +139,13 @@ def cache(tmp_path: Path) -> Iterator[Cache]:
 def hash_calls(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """Every path the index hashes, in order (the real function still does the work)."""
     calls: list[Path] = []
-    real: Callable[[Path], str] = collections_module.content_hash
+    real: Callable[[Path], str] = index_module.content_hash
 
     def counting(path: Path) -> str:
         calls.append(Path(path))
         return real(path)
 
-    monkeypatch.setattr(collections_module, "content_hash", counting)
+    monkeypatch.setattr(index_module, "content_hash", counting)
     return calls
 
 

@@ -30,7 +30,7 @@ from skillmeat_ls.workspace import DiskProbe, find_deployment_files, is_deployme
 # SQLAlchemy is imported when the cache opens, after `initialize` has been answered.
 if TYPE_CHECKING:
     from skillmeat_ls.cache import Cache, CacheStatus
-    from skillmeat_ls.collections import CollectionIndex
+    from skillmeat_ls.index import CollectionIndex
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ class ServerStatus:
         return {"state": self.state, "message": self.message, "revision": self.revision}
 
 
-class ServerState:
+class Session:
     """Settings, cache, collections and analyses. Call from one thread at a time."""
 
     def __init__(self, settings: Settings) -> None:
@@ -148,7 +148,7 @@ class ServerState:
         return self.status
 
     def reload_collections(self) -> CollectionIndex:
-        from skillmeat_ls.collections import load_collections
+        from skillmeat_ls.index import load_collections
 
         engine = self.cache.engine if self.cache is not None else None
         self.index = load_collections(self.settings.home, engine)
