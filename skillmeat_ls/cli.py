@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from skillmeat_ls import __version__
+from skillmeat_ls.errors import UserFacingError
 from skillmeat_ls.locations import resolve_cache_path
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 
 
-class UserError(Exception):
+class UserError(UserFacingError):
     """A problem the user can fix (bad path, bad argument): printed as one line, exit 2."""
 
 
@@ -530,6 +531,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the one place errors become a message
         if args.log_level == "debug":
             raise
-        prefix = "" if isinstance(exc, UserError) else f"{type(exc).__name__}: "
+        prefix = "" if isinstance(exc, UserFacingError) else f"{type(exc).__name__}: "
         print(f"skillmeat-ls: error: {prefix}{exc}", file=sys.stderr)
         return EXIT_USAGE

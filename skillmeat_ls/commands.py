@@ -21,6 +21,7 @@ from pygls.uris import from_fs_path
 from skillmeat_ls import doctor
 from skillmeat_ls.cache.revisions import HEAD
 from skillmeat_ls.document import parse_document
+from skillmeat_ls.errors import UserFacingError
 from skillmeat_ls.migration import MigrationError, migrate_text
 from skillmeat_ls.profiles import Profile, ProfileError, resolve_profile
 from skillmeat_ls.schema import canonical_type, normalize_name
@@ -38,7 +39,7 @@ RUN_DOCTOR = "Run doctor"
 EDITOR_TIMEOUT_S = 120.0  # how long deploy waits for the editor to answer workspace/applyEdit
 
 
-class CommandError(Exception):
+class CommandError(UserFacingError):
     """A command that cannot run as asked; the message is shown to the user."""
 
 

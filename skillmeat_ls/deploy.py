@@ -72,6 +72,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from skillmeat_ls.errors import UserFacingError
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
@@ -160,7 +162,7 @@ Identity = tuple[str, str]
 RecordWriter = Callable[[Path, str], object]
 
 
-class DeployError(Exception):
+class DeployError(UserFacingError):
     """A request that cannot be carried out at all (bad project, unreadable deployment file,
     ambiguous or unknown name). Its message is one line meant for the user."""
 

@@ -62,6 +62,8 @@ from collections.abc import Iterable, Mapping
 from datetime import date, time
 from typing import Any
 
+from skillmeat_ls.errors import UserFacingError
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
@@ -94,7 +96,7 @@ _LEGACY_TOP = ("deployment", "artifacts")
 _TIME_SLOTS = ("deployed_at", "last_modified_check", "modification_detected_at")
 
 
-class MigrationError(ValueError):
+class MigrationError(UserFacingError, ValueError):
     """The input cannot be migrated (not TOML, or a legacy table of the wrong shape)."""
 
     def __init__(self, message: str) -> None:

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from skillmeat_ls.errors import UserFacingError
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
@@ -121,7 +123,7 @@ class Profile:
         }
 
 
-class ProfileError(ValueError):
+class ProfileError(UserFacingError, ValueError):
     """A profile id SkillMeat would not resolve, or a custom profile it would reject."""
 
 

@@ -145,6 +145,16 @@ def normalize_name(name: str) -> str:
     return name
 
 
+#: A record's identity inside one profile's deployment file: (normalised name, canonical type).
+Identity = tuple[str, str]
+
+
+def identity(name: str, artifact_type: str) -> Identity:
+    """The identity SkillMeat matches records by: ``review.md`` is ``review``, ``mcp-server`` is
+    ``mcp_server``."""
+    return (normalize_name(name), canonical_type(artifact_type))
+
+
 def suggest_type(value: str) -> str | None:
     """The known type closest to a misspelt one (``skills`` -> ``skill``), if any is close."""
     lowered = value.strip().lower()
