@@ -422,7 +422,7 @@ def _transport_options(parser: argparse.ArgumentParser) -> None:
 def _cmd_serve(args: argparse.Namespace) -> int:
     import os
 
-    from skillmeat_ls.server import run
+    from skillmeat_ls.lsp import run
 
     # The server's settings come from the client; CLI flags seed the defaults.
     if args.home:

@@ -40,7 +40,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.engine import Connection
@@ -49,6 +49,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from skillmeat_ls.cache import models
 from skillmeat_ls.hashing import content_hash, tree_fingerprint
 from skillmeat_ls.schema import KNOWN_TYPES, is_safe_name, normalize_name
+
+if TYPE_CHECKING:
+    from skillmeat_ls.cache.store import Cache
 
 try:
     import tomllib
@@ -170,6 +173,21 @@ class CollectionIndex:
     def holding(self, name: str, type: str) -> list[str]:
         """Names of the collections that hold the artifact ``(name, type)``, sorted."""
         return sorted(n for n, c in self.collections.items() if c.find(name, type))
+
+
+def open_index(home: Path, cache_path: Path | None) -> tuple[Cache | None, CollectionIndex]:
+    """Open the cache at ``cache_path`` (migrated to head; None: no cache) and index ``home``'s
+    collections through it: the one way the server and the ``check`` job get their index. The
+    cache stays open for the caller (which closes it); its status says whether it is usable."""
+    from skillmeat_ls.cache import initialize_cache
+
+    cache = initialize_cache(cache_path) if cache_path is not None else None
+    try:
+        return cache, load_collections(home, cache.engine if cache is not None else None)
+    except BaseException:
+        if cache is not None:
+            cache.close()
+        raise
 
 
 def load_collections(home: Path, engine: Engine | None = None) -> CollectionIndex:

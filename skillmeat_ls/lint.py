@@ -13,12 +13,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from skillmeat_ls.cache import initialize_cache
-from skillmeat_ls.document import Document, parse_document
-from skillmeat_ls.index import CollectionIndex, load_collections
+from skillmeat_ls.analysis import analyze_path, context_for
+from skillmeat_ls.document import Document
+from skillmeat_ls.index import CollectionIndex, open_index
 from skillmeat_ls.project_config import ConfigCache
-from skillmeat_ls.rules import Analyzer, Context, Diagnostic, RuleSettings, Severity
-from skillmeat_ls.workspace import DiskProbe, find_deployment_files, read_text
+from skillmeat_ls.rules import Analyzer, Diagnostic, RuleSettings, Severity
+from skillmeat_ls.workspace import DiskProbe, find_deployment_files
 
 log = logging.getLogger(__name__)
 
@@ -48,20 +48,16 @@ class LintResult:
 
 def load_index(home: Path, cache_path: Path | None, notes: list[str]) -> CollectionIndex | None:
     """The collections of ``home``, through the cache when possible; None without a home."""
+    from skillmeat_ls.cache import CacheState
+
     if not (home / "collections").is_dir():
         notes.append(f"no SkillMeat collections under {home}: collection checks skipped")
         return None
-    engine = None
-    cache = initialize_cache(cache_path) if cache_path is not None else None
+    cache, index = open_index(home, cache_path)
     if cache is not None:
-        if cache.status.state.value != "ready":
+        if cache.status.state is not CacheState.READY:
             notes.append(f"cache: {cache.status.message}")
-        engine = cache.engine
-    try:
-        index = load_collections(home, engine)
-    finally:
-        if cache is not None:
-            cache.close()
+        cache.close()
     notes.extend(f"{p.path}: {p.message}" for p in index.problems)
     return index
 
@@ -118,20 +114,12 @@ def lint_file(
     settings: RuleSettings | None = None,
     configs: ConfigCache | None = None,
 ) -> FileReport:
+    context = context_for(path.absolute(), index, disk, configs)
     try:
-        text = read_text(path)
+        found = analyze_path(path, Analyzer(settings), context)
     except (OSError, ValueError) as exc:
         return FileReport(path, None, error=f"cannot read: {exc}")
-    document = parse_document(text)
-    absolute = path.absolute()
-    config = configs.for_file(absolute) if configs is not None else None
-    context = Context(
-        file_path=absolute,
-        collections=index,
-        disk=disk,
-        project=config.settings if config is not None else None,
-    )
-    return FileReport(path, document, Analyzer(settings).analyze(document, context))
+    return FileReport(path, found.document, found.diagnostics)
 
 
 def missing_paths(paths: Iterable[Path]) -> list[Path]:

@@ -16,10 +16,11 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from skillmeat_ls.document import Document, parse_document
+from skillmeat_ls.analysis import analyze_path, context_for
+from skillmeat_ls.document import Document
 from skillmeat_ls.project_config import ConfigCache
-from skillmeat_ls.rules import Analyzer, Context, Diagnostic, RuleSettings
-from skillmeat_ls.workspace import DiskProbe, read_text
+from skillmeat_ls.rules import Analyzer, Diagnostic, RuleSettings
+from skillmeat_ls.workspace import DiskProbe
 
 if TYPE_CHECKING:
     from skillmeat_ls.index import CollectionIndex
@@ -86,14 +87,10 @@ def analyze_batch(
     results = []
     for path in paths:
         try:
-            text = read_text(path)
+            found = analyze_path(path, Analyzer(rules), context_for(path, index, disk, configs))
         except (OSError, ValueError):
             continue
-        document = parse_document(text)
-        config = configs.for_file(path)
-        context = Context(path, index, disk, config.settings if config is not None else None)
-        found = Analyzer(rules).analyze(document, context)
-        results.append(FileDiagnostics(path, place(document, found, encoding)))
+        results.append(FileDiagnostics(path, place(found.document, found.diagnostics, encoding)))
     return results
 
 

@@ -1,8 +1,11 @@
 """What the language server knows, without the protocol: settings, the cache, the collections
 index, and the latest analysis of every deployment file (open in the editor or only on disk).
 
-The protocol layer (:mod:`skillmeat_ls.server`) calls these methods from one worker thread, so
-nothing here needs locks, and nothing here blocks the event loop.
+One owner: :class:`Session` is changed only on the server's engine thread (the protocol layer,
+:mod:`skillmeat_ls.lsp`, calls its methods through ``work``), so nothing here needs locks and
+nothing here blocks the event loop. Handlers on the event loop read :attr:`Session.snapshot`, an
+immutable :class:`SessionSnapshot` that every change replaces as a whole (one reference
+assignment, atomic in Python): they never see a half-applied change.
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from skillmeat_ls.analysis import analyze_path, analyze_text, context_for
 from skillmeat_ls.cache.revisions import HEAD
-from skillmeat_ls.document import Document, parse_document
+from skillmeat_ls.document import Document
 from skillmeat_ls.locations import resolve_cache_path, resolve_home
 from skillmeat_ls.project_config import ConfigCache, ProjectConfig
 from skillmeat_ls.rules import (
@@ -25,7 +29,7 @@ from skillmeat_ls.rules import (
     Diagnostic,
     RuleSettings,
 )
-from skillmeat_ls.workspace import DiskProbe, find_deployment_files, is_deployment_file, read_text
+from skillmeat_ls.workspace import DiskProbe, find_deployment_files, is_deployment_file
 
 # SQLAlchemy is imported when the cache opens, after `initialize` has been answered.
 if TYPE_CHECKING:
@@ -94,7 +98,9 @@ class Analysis:
 
 
 @dataclass
-class _FileState:
+class _FileAnalyses:
+    """One file's analyzer (its per-chunk memo) and its latest parse and analysis."""
+
     analyzer: Analyzer
     document: Document | None = None
     analysis: Analysis | None = None
@@ -114,61 +120,119 @@ class ServerStatus:
         return {"state": self.state, "message": self.message, "revision": self.revision}
 
 
+@dataclass(frozen=True)
+class SessionSnapshot:
+    """What handlers on the event loop may read, as of the last change on the engine thread."""
+
+    settings: Settings
+    status: ServerStatus
+    index: CollectionIndex | None
+    #: Bumped by every re-index of the collections.
+    index_generation: int
+    #: Bumped whenever what the session learned about deployed copies was dropped.
+    disk_generation: int
+
+
 class Session:
-    """Settings, cache, collections and analyses. Call from one thread at a time."""
+    """Settings, cache, collections and analyses. Changed on the engine thread only."""
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+        self._settings = settings
+        self._status = ServerStatus("initializing", "opening the cache", None)
+        self._index: CollectionIndex | None = None
+        self._index_generation = 0
         self.disk = DiskProbe(freshness=DISK_FRESHNESS_S)
         self.cache: Cache | None = None
-        self.index: CollectionIndex | None = None
-        self.status = ServerStatus("initializing", "opening the cache", None)
-        self._files: dict[Path, _FileState] = {}
+        self._files: dict[Path, _FileAnalyses] = {}
         self.configs = ConfigCache()
+        self.snapshot = self._snapshot()
+
+    def _snapshot(self) -> SessionSnapshot:
+        return SessionSnapshot(
+            self._settings, self._status, self._index, self._index_generation, self.disk.generation
+        )
+
+    def _publish(self) -> None:
+        self.snapshot = self._snapshot()
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @property
+    def index(self) -> CollectionIndex | None:
+        return self._index
 
     # --- start-up and settings ---------------------------------------------------------------
 
     def start(self, report: Callable[[str, int], None] = lambda _m, _p: None) -> ServerStatus:
-        """Open the cache (migrating it to head) and index the collections."""
-        from skillmeat_ls.cache import CacheState, initialize_cache
+        """Open the cache (migrating it to head) and index the collections. Never raises: a
+        failure becomes the ``error`` status, and the server keeps serving what needs no cache."""
+        from skillmeat_ls.cache import CacheState
+        from skillmeat_ls.index import open_index
 
-        report(f"migrating the cache {self.settings.cache_path}", 10)
-        self.cache = initialize_cache(self.settings.cache_path)
-        cache_status = self.cache.status
-        report(f"indexing collections in {self.settings.home}", 50)
-        self.reload_collections()
+        report(f"migrating the cache {self._settings.cache_path}", 10)
+        try:
+            cache, index = open_index(self._settings.home, self._settings.cache_path)
+        except Exception as exc:
+            log.exception("start-up failed")
+            self._status = ServerStatus("error", f"start-up failed: {exc}", None)
+            self._publish()
+            return self._status
+        assert cache is not None  # a cache path was given
+        self.cache = cache
+        report(f"indexing collections in {self._settings.home}", 50)
+        self._set_index(index)
+        cache_status = cache.status
         state = {CacheState.READY: "ready", CacheState.DEGRADED: "degraded"}.get(
             cache_status.state, "error"
         )
         message = cache_status.message
-        if self.index is not None and self.index.problems:
-            message += f"; {len(self.index.problems)} problem(s) in the collections"
-        self.status = ServerStatus(state, message, cache_status.revision or HEAD, cache_status)
+        if index.problems:
+            message += f"; {len(index.problems)} problem(s) in the collections"
+        self._status = ServerStatus(state, message, cache_status.revision or HEAD, cache_status)
+        self._publish()
         report("done", 100)
-        return self.status
+        return self._status
 
     def reload_collections(self) -> CollectionIndex:
         from skillmeat_ls.index import load_collections
 
         engine = self.cache.engine if self.cache is not None else None
-        self.index = load_collections(self.settings.home, engine)
-        for problem in self.index.problems:
+        index = load_collections(self._settings.home, engine)
+        self._set_index(index)
+        self._publish()
+        return index
+
+    def _set_index(self, index: CollectionIndex) -> None:
+        for problem in index.problems:
             log.warning("collections: %s", problem)
+        self._index = index
+        self._index_generation += 1
         self.disk.forget()
-        return self.index
 
     def configure(self, settings: Settings) -> bool:
         """Apply new settings; True when the cache or home changed (call :meth:`start` again)."""
         restart = (settings.home, settings.cache_path) != (
-            self.settings.home,
-            self.settings.cache_path,
+            self._settings.home,
+            self._settings.cache_path,
         )
-        self.settings = settings
-        for state in self._files.values():
-            state.analyzer.settings = settings.rules
+        self._settings = settings
+        for analyses in self._files.values():
+            analyses.analyzer.settings = settings.rules
         if restart:
             self.close()
+        self._publish()
         return restart
+
+    def trust_file_events(self) -> None:
+        """The editor reports changes on disk: what was learned stays valid until it does."""
+        self.disk.freshness = None
+
+    def forget_disk(self, project: Path | None = None) -> None:
+        """Drop what was learned about deployed copies (of ``project``, or everywhere)."""
+        self.disk.forget(project)
+        self._publish()
 
     def close(self) -> None:
         if self.cache is not None:
@@ -178,17 +242,17 @@ class Session:
     # --- analysis ----------------------------------------------------------------------------
 
     def context(self, path: Path) -> Context:
-        config = self.configs.for_file(path)
-        return Context(
-            file_path=path,
-            collections=self.index,
-            disk=self.disk,
-            project=config.settings if config is not None else None,
-        )
+        return context_for(path, self._index, self.disk, self.configs)
 
     def read_configs(self) -> dict[Path, ProjectConfig]:
         """The config files read so far, by path (those with problems get diagnostics)."""
         return {config.path: config for config in self.configs.configs()}
+
+    def read_configs_of(self, files: Iterable[Path]) -> dict[Path, ProjectConfig]:
+        """Read the config file of each deployment file's project; all config files read so far."""
+        for path in files:
+            self.configs.for_file(path)
+        return self.read_configs()
 
     def forget_configs(self, folders: Iterable[Path] | None = None) -> None:
         """Read the projects' config files again (one changed); ``folders``: the workspace's."""
@@ -196,33 +260,41 @@ class Session:
             self.configs.stops = tuple(Path(f) for f in folders)
         self.configs.forget()
 
+    def _analyses(self, path: Path) -> _FileAnalyses:
+        analyses = self._files.get(path)
+        if analyses is None:
+            analyses = self._files[path] = _FileAnalyses(Analyzer(self._settings.rules))
+        return analyses
+
+    def _record(self, path: Path, version: int | None, analyses: _FileAnalyses,
+                document: Document, diagnostics: list[Diagnostic]) -> Analysis:
+        previous = analyses.analysis
+        if previous is None or previous.diagnostics != diagnostics:
+            analyses.serial += 1
+        analysis = Analysis(path, version, document, diagnostics, f"{path.name}:{analyses.serial}")
+        analyses.document, analyses.analysis = document, analysis
+        return analysis
+
     def analyze(self, path: Path, text: str, version: int | None) -> Analysis:
         """Analyse ``text`` as the content of ``path``, reusing the previous version's work."""
-        state = self._files.get(path)
-        if state is None:
-            state = self._files[path] = _FileState(Analyzer(self.settings.rules))
-        document = parse_document(text, previous=state.document)
-        diagnostics = state.analyzer.analyze(document, self.context(path))
-        previous = state.analysis
-        if previous is None or previous.diagnostics != diagnostics:
-            state.serial += 1
-        analysis = Analysis(path, version, document, diagnostics, f"{path.name}:{state.serial}")
-        state.document, state.analysis = document, analysis
-        return analysis
+        analyses = self._analyses(path)
+        found = analyze_text(path, text, analyses.analyzer, self.context(path), analyses.document)
+        return self._record(path, version, analyses, found.document, found.diagnostics)
 
     def analyze_on_disk(self, path: Path) -> Analysis | None:
         """Analyse a file as it is on disk; None when it is gone or unreadable."""
+        analyses = self._analyses(path)
         try:
-            text = read_text(path)
+            found = analyze_path(path, analyses.analyzer, self.context(path))
         except (OSError, ValueError) as exc:
             log.info("not analysing %s: %s", path, exc)
             self.forget(path)
             return None
-        return self.analyze(path, text, None)
+        return self._record(path, None, analyses, found.document, found.diagnostics)
 
     def latest(self, path: Path) -> Analysis | None:
-        state = self._files.get(path)
-        return state.analysis if state is not None else None
+        analyses = self._files.get(path)
+        return analyses.analysis if analyses is not None else None
 
     def forget(self, path: Path) -> None:
         self._files.pop(path, None)

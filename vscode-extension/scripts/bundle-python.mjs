@@ -125,7 +125,7 @@ names = ["tomli", "exceptiongroup", "skillmeat_ls", "skillmeat_ls.cli", "pygls",
          "sqlalchemy", "alembic.command", "mako.template", "markupsafe", "tomli_w", "filelock",
          "typing_extensions"]
 try:
-    import skillmeat_ls.server  # noqa: F401
+    import skillmeat_ls.lsp.handlers  # noqa: F401
     names.append("skillmeat_ls.server")
 except ModuleNotFoundError as error:
     if error.name != "skillmeat_ls.server":

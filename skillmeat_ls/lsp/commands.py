@@ -1,36 +1,41 @@
 """``workspace/executeCommand`` (SPEC §6): argument checking, prompts, and calls into the engine.
 
-This is protocol glue, like :mod:`skillmeat_ls.server`: it asks the user through
-``window/showMessageRequest`` (which every LSP editor shows), edits open documents through
-``workspace/applyEdit`` (so the editor's buffer and undo stay right), and runs the engine's work
-(:mod:`skillmeat_ls.deploy`, :mod:`skillmeat_ls.migration`) on the server's worker thread.
+Protocol glue: it asks the user through ``window/showMessageRequest`` (which every LSP editor
+shows), edits open documents through ``workspace/applyEdit`` (so the editor's buffer and undo stay
+right), and runs the engine's work (:mod:`skillmeat_ls.deploy`, :mod:`skillmeat_ls.migration`) on
+the engine thread. It depends on :class:`CommandHost`, the few things it needs from a server, not
+on the server class. A command that cannot run as asked raises a
+:class:`~skillmeat_ls.errors.UserFacingError`; :mod:`skillmeat_ls.lsp.handlers` shows it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from lsprotocol import types as lsp
-from pygls.uris import from_fs_path
 
-from skillmeat_ls import doctor
+from skillmeat_ls import command_ids, doctor
 from skillmeat_ls.cache.revisions import HEAD
 from skillmeat_ls.document import parse_document
 from skillmeat_ls.errors import UserFacingError
+from skillmeat_ls.lsp.convert import path_uri, replace_all_edit, uri_path
 from skillmeat_ls.migration import MigrationError, migrate_text
-from skillmeat_ls.profiles import Profile, ProfileError, resolve_profile
-from skillmeat_ls.schema import canonical_type, normalize_name
+from skillmeat_ls.profiles import Profile, resolve_profile
+from skillmeat_ls.schema import Identity, identity
 from skillmeat_ls.workspace import is_deployment_file, read_text
 from skillmeat_ls.writer import atomic_write
 
 if TYPE_CHECKING:
+    from skillmeat_ls.deploy import DeployResult
     from skillmeat_ls.index import Collection, CollectionIndex
-    from skillmeat_ls.server import SkillMeatServer
+    from skillmeat_ls.session import Session, SessionSnapshot
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +48,43 @@ class CommandError(UserFacingError):
     """A command that cannot run as asked; the message is shown to the user."""
 
 
-def _deploy_engine() -> ModuleType:
-    """:mod:`skillmeat_ls.deploy`, imported on first use: it is not needed to answer
-    ``initialize``, and start-up time is what a user waits for."""
-    from skillmeat_ls import deploy
+@dataclass(frozen=True)
+class OpenDocument:
+    """An open document as the editor holds it."""
 
-    return deploy
+    source: str
+    version: int | None
+    line_count: int
+
+
+class CommandHost(Protocol):
+    """What the commands need from the server. ``session`` is changed on the engine thread
+    only: its methods are called through :meth:`work`; ``snapshot`` is what the event loop reads."""
+
+    session: Session
+
+    @property
+    def snapshot(self) -> SessionSnapshot: ...
+
+    async def work(self, fn: Callable[..., T], *args: Any) -> T: ...
+
+    async def wait_ready(self) -> None: ...
+
+    def open_document(self, path: Path) -> OpenDocument | None: ...
+
+    async def apply_edit(self, edit: lsp.WorkspaceEdit, label: str) -> bool: ...
+
+    async def ask(
+        self, message: str, titles: Sequence[str], level: lsp.MessageType = ...
+    ) -> str | None: ...
+
+    def show_message(self, level: lsp.MessageType, message: str) -> None: ...
+
+    def log_message(self, level: lsp.MessageType, message: str) -> None: ...
+
+    async def analyze_project(self, project: Path) -> None: ...
+
+    async def analyze_everything(self, files: list[Path] | None = None) -> None: ...
 
 
 def _cancelled() -> dict[str, Any]:
@@ -57,8 +93,6 @@ def _cancelled() -> dict[str, Any]:
 
 def _path_of(value: object, what: str) -> Path:
     """A path from a ``file:`` URI or a plain path string."""
-    from skillmeat_ls.server import uri_path
-
     if not isinstance(value, str) or not value:
         raise CommandError(f"{what} is missing: give a file URI or a path")
     path = uri_path(value) if value.startswith("file:") else Path(value)
@@ -77,68 +111,41 @@ def _request(args: tuple[Any, ...]) -> dict[str, Any]:
 class Commands:
     """The server's commands, by SPEC id."""
 
-    def __init__(self, ls: SkillMeatServer) -> None:
-        self.ls = ls
+    def __init__(self, host: CommandHost) -> None:
+        self.host = host
         self.handlers: dict[str, Callable[..., Awaitable[Any]]] = {
-            "skillmeat.migrateSchema": self.migrate_schema,
-            "skillmeat.deploy": self.deploy,
-            "skillmeat.listCollections": self.list_collections,
-            "skillmeat.updateFromCollection": self.update_from_collection,
-            "skillmeat.refreshCache": self.refresh_cache,
-            "skillmeat.cacheStatus": self.cache_status,
-            "skillmeat.doctor": self.doctor,
+            command_ids.MIGRATE_SCHEMA: self.migrate_schema,
+            command_ids.DEPLOY: self.deploy,
+            command_ids.LIST_COLLECTIONS: self.list_collections,
+            command_ids.UPDATE_FROM_COLLECTION: self.update_from_collection,
+            command_ids.REFRESH_CACHE: self.refresh_cache,
+            command_ids.CACHE_STATUS: self.cache_status,
+            command_ids.DOCTOR: self.doctor,
         }
+        assert tuple(self.handlers) == command_ids.ALL, "command_ids.ALL lists every command"
         self._doctor_homes: set[Path] = set()
         self._doctor_task: asyncio.Future[None] | None = None
 
     # --- helpers ------------------------------------------------------------------------------
 
     def _require_trust(self, what: str) -> None:
-        if not self.ls.state.settings.trusted:
+        if not self.host.snapshot.settings.trusted:
             raise CommandError(f"{what} is disabled in an untrusted workspace")
 
     async def _index(self) -> CollectionIndex:
-        await self.ls.ready.wait()
-        index = self.ls.state.index
-        if index is None or not index.collections:
-            raise CommandError(f"no collections found in {self.ls.state.settings.home}")
-        return index
-
-    async def _ask(self, message: str, titles: list[str]) -> str | None:
-        params = lsp.ShowMessageRequestParams(
-            type=lsp.MessageType.Info,
-            message=message,
-            actions=[lsp.MessageActionItem(title=title) for title in titles],
-        )
-        try:
-            answer = await self.ls.window_show_message_request_async(params)
-        except Exception as exc:  # a client that cannot ask counts as a cancel
-            log.info("showMessageRequest failed: %s", exc)
-            return None
-        return answer.title if answer is not None else None
+        await self.host.wait_ready()
+        snapshot = self.host.snapshot
+        if snapshot.index is None or not snapshot.index.collections:
+            raise CommandError(f"no collections found in {snapshot.settings.home}")
+        return snapshot.index
 
     async def _apply_to_open(self, path: Path, new_text: str, label: str) -> bool:
         """Replace an open document's text through the editor; False if declined."""
-        uri = from_fs_path(str(path)) or ""
-        document = self.ls.workspace.text_documents.get(uri)
+        document = self.host.open_document(path)
         if document is None:
             return False
-        lines = document.lines
-        end = lsp.Position(len(lines), 0)
-        edit = lsp.WorkspaceEdit(
-            document_changes=[
-                lsp.TextDocumentEdit(
-                    text_document=lsp.OptionalVersionedTextDocumentIdentifier(
-                        uri=uri, version=document.version
-                    ),
-                    edits=[lsp.TextEdit(lsp.Range(lsp.Position(0, 0), end), new_text)],
-                )
-            ]
-        )
-        result = await self.ls.workspace_apply_edit_async(
-            lsp.ApplyWorkspaceEditParams(edit=edit, label=label)
-        )
-        return bool(result and result.applied)
+        edit = replace_all_edit(path_uri(path), document.version, document.line_count, new_text)
+        return await self.host.apply_edit(edit, label)
 
     def _profile(self, request: Mapping[str, Any], project: Path) -> Profile:
         """The request's ``profile`` (default ``claude_code``), resolved as SkillMeat does (it
@@ -146,10 +153,7 @@ class Commands:
         value = request.get("profile")
         if value is not None and not isinstance(value, str):
             raise CommandError('"profile" must be a profile id such as "codex"')
-        try:
-            return resolve_profile(value, home=self.ls.state.settings.home, project=project)
-        except ProfileError as exc:
-            raise CommandError(str(exc)) from exc
+        return resolve_profile(value, home=self.host.session.settings.home, project=project)
 
     async def _record_writer(
         self, project: Path, profile: Profile
@@ -158,13 +162,15 @@ class Commands:
         there (``workspace/applyEdit``; a declined edit rolls the copies back), else on disk.
         Refused while the editor holds unsaved changes to it: the new text is built from the
         file on disk and would drop them."""
-        path = await self.ls.work(_deploy_engine().deployment_file, project, profile)
+        from skillmeat_ls.deploy import deployment_file
+
+        path = await self.host.work(deployment_file, project, profile)
         if path is None:
             return None
-        document = self.ls.workspace.text_documents.get(from_fs_path(str(path)) or "")
+        document = self.host.open_document(path)
         if document is None:
             return None
-        on_disk = await self.ls.work(read_text, path)
+        on_disk = await self.host.work(read_text, path)
         if document.source != on_disk:
             raise CommandError(f"{path} has unsaved changes: save it first")
         loop = asyncio.get_running_loop()
@@ -180,7 +186,7 @@ class Commands:
 
     async def _after_change(self, project: Path) -> None:
         """Analyse ``project``'s deployment files again, from what is now on disk."""
-        await self.ls.analyze_project(project)
+        await self.host.analyze_project(project)
 
     # --- commands -----------------------------------------------------------------------------
 
@@ -189,9 +195,8 @@ class Commands:
         path = _path_of(args[0] if args else None, "the deployment file")
         if not is_deployment_file(path):
             raise CommandError(f"{path} is not a SkillMeat deployment file: nothing changed")
-        uri = from_fs_path(str(path)) or ""
-        document = self.ls.workspace.text_documents.get(uri)
-        text = document.source if document is not None else await self.ls.work(read_text, path)
+        document = self.host.open_document(path)
+        text = document.source if document is not None else await self.host.work(read_text, path)
         try:
             migrated = migrate_text(text)
         except MigrationError as exc:
@@ -201,17 +206,17 @@ class Commands:
         if document is not None:
             applied = await self._apply_to_open(path, migrated, "Migrate to unified schema")
             return {"applied": applied, "path": str(path)}
-        backup = await self.ls.work(lambda: atomic_write(path, migrated, backup=True))
-        await self.ls.analyze_project(path.parent.parent)
+        backup = await self.host.work(lambda: atomic_write(path, migrated, backup=True))
+        await self.host.analyze_project(path.parent.parent)
         return {"applied": True, "path": str(path), "backup": str(backup) if backup else None}
 
     async def deploy(self, *args: Any) -> dict[str, Any]:
         self._require_trust("deploying")
         request = _request(args)
         project = _path_of(request.get("project"), "the project")
-        profile = await self.ls.work(self._profile, request, project)
+        profile = await self.host.work(self._profile, request, project)
         index = await self._index()
-        name = request.get("collection") or await self._ask(
+        name = request.get("collection") or await self.host.ask(
             f"Deploy into {project.name} from which collection?", index.names()
         )
         if name is None:
@@ -226,9 +231,10 @@ class Commands:
                 return _cancelled()
         overwrite = request.get("overwrite") is True
         writer = await self._record_writer(project, profile)
-        engine = _deploy_engine()
-        result = await self.ls.work(
-            lambda: engine.deploy(
+        from skillmeat_ls import deploy
+
+        result: DeployResult = await self.host.work(
+            lambda: deploy.deploy(
                 project,
                 collection,
                 artifacts,
@@ -255,7 +261,7 @@ class Commands:
 
     async def _ask_artifacts(self, collection: Collection) -> list[tuple[str, str]] | None:
         choices = {f"{a.name} ({a.type})": a.key for a in collection.artifacts.values()}
-        answer = await self._ask(
+        answer = await self.host.ask(
             f"Deploy which artifact from {collection.name}?", [*choices, ALL_ARTIFACTS]
         )
         if answer is None:
@@ -265,11 +271,11 @@ class Commands:
     async def list_collections(self, *args: Any) -> list[dict[str, Any]]:
         index = await self._index()
         request = _request(args) if args else {}
-        deployed_from: dict[tuple[str, str], str] = {}
+        deployed_from: dict[Identity, str] = {}
         if request.get("project"):
             project = _path_of(request["project"], "the project")
-            profile = await self.ls.work(self._profile, request, project)
-            deployed_from = await self.ls.work(_deployed_from, project, profile)
+            profile = await self.host.work(self._profile, request, project)
+            deployed_from = await self.host.work(_deployed_from, project, profile)
         return [
             {
                 "name": collection.name,
@@ -281,8 +287,8 @@ class Commands:
                         "content_hash": a.content_hash,
                         "description": a.description,
                         **(
-                            {"deployed_from": deployed_from[_pair(a.name, a.type)]}
-                            if _pair(a.name, a.type) in deployed_from
+                            {"deployed_from": deployed_from[identity(a.name, a.type)]}
+                            if identity(a.name, a.type) in deployed_from
                             else {}
                         ),
                     }
@@ -304,16 +310,20 @@ class Commands:
         name, artifact_type = request.get("name"), request.get("type")
         if not isinstance(name, str) or not isinstance(artifact_type, str):
             raise CommandError('give the artifact as {"project", "name", "type"}')
-        profile = await self.ls.work(self._profile, request, project)
+        profile = await self.host.work(self._profile, request, project)
         index = await self._index()
         writer = await self._record_writer(project, profile)
         force = request.get("force") is True
+        from skillmeat_ls import deploy
+
         if not force:
-            states = await self.ls.work(_deploy_engine().status, project, index, profile)
-            wanted = _pair(name, artifact_type)
-            state = next((s for s in states if _pair(s.name or "", s.type or "") == wanted), None)
-            if state is not None and state.state in ("modified", "conflict"):
-                answer = await self._ask(
+            records = await self.host.work(deploy.status, project, index, profile)
+            wanted = identity(name, artifact_type)
+            found = next(
+                (r for r in records if identity(r.name or "", r.type or "") == wanted), None
+            )
+            if found is not None and found.state in ("modified", "conflict"):
+                answer = await self.host.ask(
                     f"{artifact_type} '{name}' has local changes. Overwrite them with the "
                     "collection's copy?",
                     ["Overwrite", "Cancel"],
@@ -321,8 +331,8 @@ class Commands:
                 if answer != "Overwrite":
                     return _cancelled()
                 force = True
-        result = await self.ls.work(
-            lambda: _deploy_engine().update(
+        result: DeployResult = await self.host.work(
+            lambda: deploy.update(
                 project,
                 index,
                 name,
@@ -336,16 +346,17 @@ class Commands:
         return result.as_dict()
 
     async def refresh_cache(self, *_args: Any) -> dict[str, Any]:
-        await self.ls.ready.wait()
-        index = await self.ls.work(self.ls.state.reload_collections)
-        await self.ls.analyze_everything()
+        await self.host.wait_ready()
+        index = await self.host.work(self.host.session.reload_collections)
+        await self.host.analyze_everything()
         return {"collections": len(index.collections), "problems": [str(p) for p in index.problems]}
 
     async def cache_status(self, *_args: Any) -> dict[str, Any]:
-        status = self.ls.state.status
+        snapshot = self.host.snapshot
+        status = snapshot.status
         cache = status.cache
         return {
-            "path": str(self.ls.state.settings.cache_path),
+            "path": str(snapshot.settings.cache_path),
             "revision": cache.revision if cache is not None else None,
             "head": HEAD,
             "state": status.state,
@@ -359,7 +370,7 @@ class Commands:
         skillmeat = request.get("skillmeat")
         if skillmeat is not None and not isinstance(skillmeat, str):
             raise CommandError('"skillmeat" must be the path of SkillMeat or its Python')
-        home = self.ls.state.settings.home
+        home = self.host.snapshot.settings.home
         loop = asyncio.get_running_loop()
         # SkillMeat's interpreter takes seconds: not on the engine thread, which analyses
         report = await loop.run_in_executor(
@@ -370,7 +381,7 @@ class Commands:
     def check_skillmeat_cache(self) -> None:
         """Once per SkillMeat home: when SkillMeat's own ``cache.db`` is broken, say so once (a
         ``showMessageRequest`` offering "Run doctor"), never as a diagnostic on every file."""
-        home = self.ls.state.settings.home
+        home = self.host.snapshot.settings.home
         if home in self._doctor_homes:
             return
         self._doctor_homes.add(home)
@@ -379,38 +390,27 @@ class Commands:
     async def _doctor_at_start(self, home: Path) -> None:
         try:
             # the file's structure only (no SkillMeat process at start-up): read-only, fast
-            report = await self.ls.work(lambda: doctor.diagnose(home, use_skillmeat=False))
+            report = await self.host.work(lambda: doctor.diagnose(home, use_skillmeat=False))
         except Exception:
             log.exception("could not inspect SkillMeat's cache")
             return
         if report.verdict is not doctor.Verdict.BROKEN:
             return
-        params = lsp.ShowMessageRequestParams(
-            type=lsp.MessageType.Warning,
-            message=report.summary(),
-            actions=[lsp.MessageActionItem(title=RUN_DOCTOR)],
-        )
-        try:
-            answer = await self.ls.window_show_message_request_async(params)
-        except Exception as exc:
-            log.info("showMessageRequest failed: %s", exc)
-            return
-        if answer is None or answer.title != RUN_DOCTOR:
+        answer = await self.host.ask(report.summary(), [RUN_DOCTOR], lsp.MessageType.Warning)
+        if answer != RUN_DOCTOR:
             return
         found = await self.doctor()
-        self.ls.window_log_message(lsp.LogMessageParams(lsp.MessageType.Info, found["text"]))
+        self.host.log_message(lsp.MessageType.Info, found["text"])
         level = lsp.MessageType.Warning if found["exit_code"] else lsp.MessageType.Info
-        self.ls.window_show_message(lsp.ShowMessageParams(level, found["text"]))
+        self.host.show_message(level, found["text"])
 
 
-def _pair(name: str, artifact_type: str) -> tuple[str, str]:
-    return (normalize_name(name), canonical_type(artifact_type))
-
-
-def _deployed_from(project: Path, profile: Profile) -> dict[tuple[str, str], str]:
+def _deployed_from(project: Path, profile: Profile) -> dict[Identity, str]:
     """(name, type) -> collection, for the records of ``project``'s deployment file of
     ``profile``; names as SkillMeat compares them."""
-    path = _deploy_engine().deployment_file(project, profile)
+    from skillmeat_ls.deploy import deployment_file
+
+    path = deployment_file(project, profile)
     if path is None:
         return {}
     try:
@@ -421,5 +421,5 @@ def _deployed_from(project: Path, profile: Profile) -> dict[tuple[str, str], str
     for record in document.records:
         collection = document.collection_of(record)[0]
         if record.name and record.type and collection:
-            found[_pair(record.name, record.type)] = collection
+            found[identity(record.name, record.type)] = collection
     return found

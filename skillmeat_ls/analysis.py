@@ -1,0 +1,62 @@
+"""Analysing one deployment file: the one way from a path (or a text) to its diagnostics.
+
+The language server (:mod:`skillmeat_ls.session`, which keeps the previous parse of an open file
+for the next keystroke), the workspace scan's worker processes (:mod:`skillmeat_ls.scan`) and the
+``check`` job (:mod:`skillmeat_ls.lint`) all analyse through here, so they cannot disagree on how a
+file is read, which project config applies, or which context the rules see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from skillmeat_ls.document import Document, parse_document
+from skillmeat_ls.project_config import ConfigCache
+from skillmeat_ls.rules import Analyzer, Context, Diagnostic
+from skillmeat_ls.workspace import DiskProbe, read_text
+
+if TYPE_CHECKING:
+    from skillmeat_ls.index import CollectionIndex
+
+
+@dataclass(frozen=True)
+class Findings:
+    """One version of one file, parsed, and what the rules found in it."""
+
+    document: Document
+    diagnostics: list[Diagnostic]
+
+
+def context_for(
+    path: Path, index: CollectionIndex | None, disk: DiskProbe, configs: ConfigCache | None
+) -> Context:
+    """What the rules see for the deployment file at ``path``: the collections, the disk, and the
+    rule settings of its project's config file (if it has one; none looked for without
+    ``configs``)."""
+    config = configs.for_file(path) if configs is not None else None
+    return Context(
+        file_path=path,
+        collections=index,
+        disk=disk,
+        project=config.settings if config is not None else None,
+    )
+
+
+def analyze_text(
+    path: Path,
+    text: str,
+    analyzer: Analyzer,
+    context: Context,
+    previous: Document | None = None,
+) -> Findings:
+    """Analyse ``text`` as the content of ``path`` (re-using ``previous``'s unchanged parts)."""
+    document = parse_document(text, previous=previous)
+    return Findings(document, analyzer.analyze(document, context))
+
+
+def analyze_path(path: Path, analyzer: Analyzer, context: Context) -> Findings:
+    """Analyse the file at ``path`` as it is on disk. Raises ``OSError``/``ValueError`` (naming
+    the file) when it cannot be read as a deployment file: gone, not a regular file, too big."""
+    return analyze_text(path, read_text(path), analyzer, context)
