@@ -29,8 +29,11 @@ demo: $(STAMP)
 	@echo "== skillmeat-ls cache status"
 	@$(BIN)/skillmeat-ls --home $(DEMO_HOME) --cache $(DEMO_CACHE) cache status
 
+# ruff (with the protocol-boundary and lazy-import rules in pyproject.toml) and mypy (its
+# settings there too); both must be clean.
 lint: $(STAMP)
 	$(BIN)/ruff check skillmeat_ls tests benchmarks
+	$(BIN)/mypy
 
 # Everything: Python tests (incl. end-to-end LSP, headless Neovim and Emacs), then the extension's
 # type check, unit tests and packaging, then the .vsix in a real VS Code.
