@@ -395,7 +395,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         if report.facts is None:
             raise UserError(f"--repair needs the real SkillMeat: {report.skillmeat_problem}")
         try:
-            report = repair(report, skillmeat=args.skillmeat)
+            report = repair(report)  # through the SkillMeat the diagnosis ran
         except DoctorError as exc:
             if args.format == "json":
                 print(json.dumps({**report.as_dict(), "repair_error": str(exc)}, indent=2))

@@ -243,7 +243,7 @@ def _open(path: Path, how: str) -> Iterator[sqlite3.Connection]:
 
 
 def _is_corrupt(exc: sqlite3.DatabaseError) -> bool:
-    name = getattr(exc, "sqlite_errorname", None)
+    name: str | None = getattr(exc, "sqlite_errorname", None)
     if name is not None:
         return name.startswith(_CORRUPT_ERRORS)
     return not isinstance(exc, sqlite3.OperationalError)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -40,6 +39,7 @@ from skillmeat_ls.cache.engine import make_engine, make_memory_engine
 from skillmeat_ls.cache.models import Base
 from skillmeat_ls.cache.probe import Kind, Probe, describe_foreign, probe
 from skillmeat_ls.cache.revisions import HEAD
+from skillmeat_ls.cache.siblings import timestamped_sibling
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -126,12 +126,7 @@ def _upgrade(connection: Connection, found: Probe) -> str:
 
 
 def _move_aside(path: Path) -> Path:
-    stamp = time.strftime("%Y%m%dT%H%M%S")
-    target = path.with_name(f"{path.name}.corrupt-{stamp}")
-    counter = 1
-    while target.exists():
-        counter += 1
-        target = path.with_name(f"{path.name}.corrupt-{stamp}-{counter}")
+    target = timestamped_sibling(path, "corrupt")
     path.rename(target)
     for suffix in ("-wal", "-shm"):
         side = path.with_name(path.name + suffix)

@@ -1,3 +1,4 @@
+import { ServerCommand } from './core/serverCommands';
 import * as vscode from 'vscode';
 import {
   DeployArgs,
@@ -11,7 +12,7 @@ import {
   runUpdateFlow,
 } from './core/flows';
 import { classifyConfigChange } from './core/settings';
-import { DOCTOR_COMMAND, describeDoctorReport } from './core/doctor';
+import { describeDoctorReport } from './core/doctor';
 import { describeCacheRefresh, renderStatus } from './core/status';
 import { onPythonInterpreterChanged } from './python';
 import { ExecuteCommandMiddleware, ServerManager } from './server';
@@ -52,12 +53,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         const result = await next(command, args);
         // A deploy or update started from a quick fix or a code lens: tell what it did.
         const request = (args?.[0] ?? {}) as DeployArgs & UpdateArgs;
-        if (command === 'skillmeat.deploy') {
+        if (command === ServerCommand.deploy) {
           const project = await resolveProject(ui, request.project);
           if (project) {
             void reportDeploy(flowDeps(), project, request, result);
           }
-        } else if (command === 'skillmeat.updateFromCollection' && typeof request.name === 'string') {
+        } else if (command === ServerCommand.updateFromCollection && typeof request.name === 'string') {
           void reportUpdate(ui, { name: request.name }, result);
         }
         return result;
@@ -123,7 +124,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         await vscode.window.showTextDocument(uri, { preview: false });
       }
       try {
-        const result = await server.execute('skillmeat.migrateSchema', [uri.toString()]);
+        const result = await server.execute(ServerCommand.migrateSchema, [uri.toString()]);
         const answer = (typeof result === 'object' && result !== null ? result : {}) as { applied?: unknown; message?: unknown };
         if (typeof answer.message === 'string' && answer.message) {
           void vscode.window.showInformationMessage(`SkillMeat: ${uri.path.split('/').slice(-3).join('/')}: ${answer.message}`);
@@ -143,8 +144,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         { location: vscode.ProgressLocation.Notification, title: 'SkillMeat: rebuilding the cache…' },
         async () => {
           try {
-            const refreshed = (await server.execute('skillmeat.refreshCache', [])) as Record<string, unknown> | null;
-            const status = (await server.execute('skillmeat.cacheStatus', [])) as Record<string, unknown> | null;
+            const refreshed = (await server.execute(ServerCommand.refreshCache, [])) as Record<string, unknown> | null;
+            const status = (await server.execute(ServerCommand.cacheStatus, [])) as Record<string, unknown> | null;
             const view = describeCacheRefresh(refreshed, status);
             if (view.level === 'warning') {
               void vscode.window.showWarningMessage(view.message, 'Show output').then((choice) => choice && output.show(true));
@@ -170,7 +171,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         async () => {
           try {
             // Read-only: the server reads cache.db without writing it; repairing is `skillmeat-ls doctor --repair`.
-            const result = await server.execute(DOCTOR_COMMAND, []);
+            const result = await server.execute(ServerCommand.doctor, []);
             const view = describeDoctorReport(result);
             output.appendLine(view.text);
             output.show(true);

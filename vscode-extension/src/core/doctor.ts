@@ -4,8 +4,6 @@
  * No `vscode` import: unit-tested.
  */
 
-export const DOCTOR_COMMAND = 'skillmeat.doctor';
-
 export interface DoctorView {
   level: 'info' | 'warning' | 'error';
   /** One line for the notification. */

@@ -2,6 +2,7 @@
  * The interactive flows (deploy, update), written against small interfaces so that they run
  * the same under VS Code and under the unit tests.
  */
+import { ServerCommand } from './serverCommands';
 import {
   ArtifactInfo,
   CollectionInfo,
@@ -50,9 +51,9 @@ export interface DeployArgs {
 }
 
 export const WRITE_COMMANDS: ReadonlySet<string> = new Set([
-  'skillmeat.deploy',
-  'skillmeat.migrateSchema',
-  'skillmeat.updateFromCollection',
+  ServerCommand.deploy,
+  ServerCommand.migrateSchema,
+  ServerCommand.updateFromCollection,
 ]);
 
 export const SHOW_FILE = 'Show file';
@@ -67,7 +68,7 @@ export function interceptCommand(command: string, args: readonly unknown[], trus
   if (!trusted && WRITE_COMMANDS.has(command)) {
     return 'refuse';
   }
-  if (command === 'skillmeat.deploy') {
+  if (command === ServerCommand.deploy) {
     const first = args[0];
     if (first === undefined || first === null || typeof first !== 'object') {
       return 'deployFlow';
@@ -108,7 +109,7 @@ async function listCollections(
     if (profileArgument(profile)) {
       args.profile = profile;
     }
-    collections = parseCollections(await deps.execute('skillmeat.listCollections', [args]));
+    collections = parseCollections(await deps.execute(ServerCommand.listCollections, [args]));
   } catch (error) {
     await reportFailure(deps.ui, 'listing the collections', error);
     return undefined;
@@ -241,7 +242,7 @@ async function deployAndReport(
 ): Promise<DeployResult | undefined> {
   let raw: unknown;
   try {
-    raw = await deps.execute('skillmeat.deploy', [args]);
+    raw = await deps.execute(ServerCommand.deploy, [args]);
   } catch (error) {
     await reportFailure(deps.ui, 'deploy', error);
     return undefined;
@@ -361,7 +362,7 @@ export async function runUpdateFlow(deps: DeployFlowDeps, initial: UpdateArgs = 
       args.force = true;
     }
     try {
-      return await deps.execute('skillmeat.updateFromCollection', [args]);
+      return await deps.execute(ServerCommand.updateFromCollection, [args]);
     } catch (error) {
       await reportFailure(ui, 'update', error);
       return undefined;

@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DOCTOR_COMMAND, describeDoctorReport } from '../../src/core/doctor';
+import { describeDoctorReport } from '../../src/core/doctor';
+import { ServerCommand } from '../../src/core/serverCommands';
 
 const broken = {
   path: '/home/u/.skillmeat/cache/cache.db',
@@ -14,7 +15,7 @@ const broken = {
 
 describe('describeDoctorReport', () => {
   it('calls the server command the server registers', () => {
-    assert.equal(DOCTOR_COMMAND, 'skillmeat.doctor');
+    assert.equal(ServerCommand.doctor, 'skillmeat.doctor');
   });
 
   it('shows a broken cache as an error naming its state and the repair', () => {
