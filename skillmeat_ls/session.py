@@ -11,6 +11,7 @@ assignment, atomic in Python): they never see a half-applied change.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,7 +146,17 @@ class Session:
         self.cache: Cache | None = None
         self._files: dict[Path, _FileAnalyses] = {}
         self.configs = ConfigCache()
+        self._owner: int | None = None  # the thread that changes the session (see _claim)
         self.snapshot = self._snapshot()
+
+    def _claim(self) -> None:
+        """Keep the one-owner rule: the first thread to change the session (the server's engine
+        thread) is the only one that may; a change from any other is a bug, raised at once."""
+        current = threading.get_ident()
+        if self._owner is None:
+            self._owner = current
+        elif self._owner != current:
+            raise RuntimeError("the session is changed on the engine thread only")
 
     def _snapshot(self) -> SessionSnapshot:
         return SessionSnapshot(
@@ -153,6 +164,7 @@ class Session:
         )
 
     def _publish(self) -> None:
+        self._claim()
         self.snapshot = self._snapshot()
 
     @property
@@ -227,6 +239,7 @@ class Session:
 
     def trust_file_events(self) -> None:
         """The editor reports changes on disk: what was learned stays valid until it does."""
+        self._claim()
         self.disk.freshness = None
 
     def forget_disk(self, project: Path | None = None) -> None:
@@ -235,6 +248,7 @@ class Session:
         self._publish()
 
     def close(self) -> None:
+        self._claim()
         if self.cache is not None:
             self.cache.close()
             self.cache = None
@@ -250,17 +264,20 @@ class Session:
 
     def read_configs_of(self, files: Iterable[Path]) -> dict[Path, ProjectConfig]:
         """Read the config file of each deployment file's project; all config files read so far."""
+        self._claim()
         for path in files:
             self.configs.for_file(path)
         return self.read_configs()
 
     def forget_configs(self, folders: Iterable[Path] | None = None) -> None:
         """Read the projects' config files again (one changed); ``folders``: the workspace's."""
+        self._claim()
         if folders is not None:
             self.configs.stops = tuple(Path(f) for f in folders)
         self.configs.forget()
 
     def _analyses(self, path: Path) -> _FileAnalyses:
+        self._claim()
         analyses = self._files.get(path)
         if analyses is None:
             analyses = self._files[path] = _FileAnalyses(Analyzer(self._settings.rules))
@@ -297,6 +314,7 @@ class Session:
         return analyses.analysis if analyses is not None else None
 
     def forget(self, path: Path) -> None:
+        self._claim()
         self._files.pop(path, None)
 
     def scan(self, folders: Iterable[Path]) -> list[Path]:
@@ -313,5 +331,6 @@ class Session:
 
     def forget_except(self, keep: set[Path]) -> None:
         """Drop the analyses of files that are neither in the workspace nor open."""
+        self._claim()
         for path in [p for p in self._files if p not in keep]:
             del self._files[path]

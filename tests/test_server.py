@@ -194,10 +194,13 @@ async def test_drift_codes_follow_the_disk(client: LanguageClient, world: World)
         t.FileEvent(uri=collection_copy.as_uri(), type=t.FileChangeType.Changed)]))
     assert "SM142" in await diagnosed(client, path, "SM142")
     (project / ".claude" / "agents" / "helper.md").write_text("# Helper\n")
-    # with no file event, typing sees the disk again once the freshness window has passed
-    await asyncio.sleep(DISK_FRESHNESS_S + 0.3)
-    opened.change(opened.text + "\n")
-    assert "SM141" in await diagnosed(client, path, "SM141")
+    # with no file event, typing sees the disk again once the freshness window has passed:
+    # keep typing (each keystroke is an event the server answers) until it does
+    def type_and_check() -> bool:
+        opened.change(opened.text + "\n")
+        return "SM141" in codes(client, path)
+
+    await wait_until(type_and_check, timeout=DISK_FRESHNESS_S + 20)
 
 
 # --- push or pull, never both ---------------------------------------------------------------------
@@ -217,7 +220,7 @@ async def test_pull_client_gets_reports_and_no_pushes(client: LanguageClient, wo
     workspace = await client.workspace_diagnostic_async(
         t.WorkspaceDiagnosticParams(previous_result_ids=[]))
     assert [item.uri for item in workspace.items] == [opened.uri]
-    await asyncio.sleep(0.5)
+    await execute(client, "skillmeat.refreshCache")  # answered once a full re-analysis is done
     assert client.diagnostics == {}  # nothing was pushed
 
 
@@ -388,6 +391,22 @@ async def test_migrate_command_refuses_a_file_that_is_no_deployment_file(
     with pytest.raises(JsonRpcException, match="not a SkillMeat deployment file"):
         await execute(client, "skillmeat.migrateSchema", pyproject.as_uri())
     assert pyproject.read_text() == text
+
+
+async def test_an_engine_error_reaches_the_user_as_a_message(
+    client: LanguageClient, world: World
+) -> None:
+    """A ``DeployError`` from the engine is a ``RequestFailed`` answer and a message naming the
+    place, never a JSON-RPC internal error."""
+    await start(client, world)
+    missing = world.workspace / "no-such-project"
+    with pytest.raises(JsonRpcException, match="no such project directory") as raised:
+        await execute(client, "skillmeat.deploy", {
+            "project": missing.as_uri(), "collection": "default",
+            "artifacts": [{"name": "helper", "type": "agent"}]})
+    assert raised.value.code == -32803  # RequestFailed, not -32603 (internal error)
+    await wait_until(lambda: any(str(missing) in m.message for m in client.messages))
+    assert not missing.exists()
 
 
 async def test_list_collections_and_refresh(
@@ -749,7 +768,7 @@ async def test_a_broken_skillmeat_cache_is_one_message_at_start_not_a_diagnostic
     assert "doctor --repair" in report.message and "verdict:    broken" in report.message
     for path in files:
         assert all("cache.db" not in d.message for d in client.diagnostics[path.as_uri()])
-    await asyncio.sleep(0.5)
+    await execute(client, "skillmeat.refreshCache")  # answered once a full re-analysis is done
     assert len(editor.asked) == 1
     assert {p.name: p.read_bytes() for p in cache.parent.iterdir()} == before  # no sidecar
     found = await execute(client, "skillmeat.doctor")
