@@ -9,6 +9,8 @@ already computed, so the server only has to send them.
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -65,10 +67,29 @@ def place(
 
 _settings: tuple[RuleSettings, str] | None = None
 
+#: How often a worker checks that the server that started it is still alive.
+PARENT_POLL_S = 0.5
 
-def _start_worker(rules: RuleSettings, encoding: str) -> None:
+
+def _start_worker(rules: RuleSettings, encoding: str, server: int) -> None:
     global _settings
     _settings = (rules, encoding)
+    _exit_with_parent(server)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker as soon as the server ``parent`` that started it is gone, however it died:
+    a ``kill -9`` of the server runs none of its clean-up, and an orphaned worker (and the resource
+    tracker that waits for it) would live forever. When the parent dies the worker is re-parented,
+    so its parent id changes. ``parent`` comes from the server itself: a worker that starts after
+    the server died already has another parent."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_S)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="skillmeat-parent-watch", daemon=True).start()
 
 
 def warm_up() -> None:
@@ -102,7 +123,7 @@ def worker_pool(rules: RuleSettings, encoding: str) -> ProcessPoolExecutor:
         max_workers=workers,
         mp_context=get_context("spawn"),  # the server has threads: never fork it
         initializer=_start_worker,
-        initargs=(rules, encoding),
+        initargs=(rules, encoding, os.getpid()),
     )
     for _ in range(workers):
         pool.submit(warm_up)

@@ -5,25 +5,26 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-import skillmeat_ls.index as index_module
 from skillmeat_ls.cache import Cache, initialize_cache
 from skillmeat_ls.hashing import content_hash
 from skillmeat_ls.index import (
     CollectionIndex,
     IndexProblem,
     load_collections,
+    open_index,
 )
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+else:
+    import tomli as tomllib
 
 DATA_HOME = Path(__file__).parent / "data" / "skillmeat-home"
 EXAMPLE_HOME = Path(__file__).resolve().parents[1] / "examples" / "home"
@@ -135,18 +136,21 @@ def cache(tmp_path: Path) -> Iterator[Cache]:
     opened.close()
 
 
+class CountingHasher:
+    """A ``hasher`` for :func:`load_collections` that records every path the index hashes, in
+    order, in ``calls`` (the real :func:`content_hash` still does the work)."""
+
+    def __init__(self) -> None:
+        self.calls: list[Path] = []
+
+    def __call__(self, path: Path) -> str:
+        self.calls.append(Path(path))
+        return content_hash(path)
+
+
 @pytest.fixture
-def hash_calls(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    """Every path the index hashes, in order (the real function still does the work)."""
-    calls: list[Path] = []
-    real: Callable[[Path], str] = index_module.content_hash
-
-    def counting(path: Path) -> str:
-        calls.append(Path(path))
-        return real(path)
-
-    monkeypatch.setattr(index_module, "content_hash", counting)
-    return calls
+def hasher() -> CountingHasher:
+    return CountingHasher()
 
 
 def query(db: Path, sql: str, *args: object) -> list[tuple]:
@@ -478,31 +482,31 @@ def test_index_is_stored_in_the_cache(tmp_path: Path, cache: Cache) -> None:
 
 
 def test_warm_reload_does_not_rehash_and_a_change_rehashes_only_that_artifact(
-    tmp_path: Path, cache: Cache, hash_calls: list[Path]
+    tmp_path: Path, cache: Cache, hasher: CountingHasher
 ) -> None:
     home = make_home(tmp_path)
     db = tmp_path / "c.db"
-    first = load_collections(home, cache.engine)
-    assert len(hash_calls) == 6
+    first = load_collections(home, cache.engine, hasher=hasher)
+    assert len(hasher.calls) == 6
     ids_before = query(db, "SELECT name, id FROM collections")
 
-    hash_calls.clear()
-    second = load_collections(home, cache.engine)
-    assert hash_calls == []
+    hasher.calls.clear()
+    second = load_collections(home, cache.engine, hasher=hasher)
+    assert hasher.calls == []
     assert second == first
 
     # A reopened cache (a new server process) reuses the hashes too.
     reopened = initialize_cache(db)
     try:
-        assert load_collections(home, reopened.engine) == first
+        assert load_collections(home, reopened.engine, hasher=hasher) == first
     finally:
         reopened.close()
-    assert hash_calls == []
+    assert hasher.calls == []
 
     run = home / "collections" / "default" / "skills" / "code-review" / "scripts" / "run.py"
     run.write_text("print('changed')\n", encoding="utf-8")
-    third = load_collections(home, cache.engine)
-    assert hash_calls == [run.parents[1]]
+    third = load_collections(home, cache.engine, hasher=hasher)
+    assert hasher.calls == [run.parents[1]]
     changed = third.collections["default"].artifacts[("code-review", "skill")]
     assert changed.content_hash == content_hash(run.parents[1])
     assert changed.content_hash != changed.lock_hash
@@ -514,21 +518,21 @@ def test_warm_reload_does_not_rehash_and_a_change_rehashes_only_that_artifact(
     assert query(db, "SELECT name, id FROM collections") == ids_before
 
     # Touching a file with the same bytes re-hashes it (stat data only), to the same hash.
-    hash_calls.clear()
+    hasher.calls.clear()
     helper = home / "collections" / "default" / "agents" / "helper.md"
     stat = helper.stat()
     os.utime(helper, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000))
-    assert load_collections(home, cache.engine) == third
-    assert hash_calls == [helper]
+    assert load_collections(home, cache.engine, hasher=hasher) == third
+    assert hasher.calls == [helper]
 
 
 def test_manifest_edits_update_the_cache_without_rehashing(
-    tmp_path: Path, cache: Cache, hash_calls: list[Path]
+    tmp_path: Path, cache: Cache, hasher: CountingHasher
 ) -> None:
     home = make_home(tmp_path)
     db = tmp_path / "c.db"
-    load_collections(home, cache.engine)
-    hash_calls.clear()
+    load_collections(home, cache.engine, hasher=hasher)
+    hasher.calls.clear()
     manifest = home / "collections" / "team" / "collection.toml"
     text = manifest.read_text(encoding="utf-8")
     # Drop the planner artifact and the "planning" group; move deploy-check out of "review".
@@ -537,8 +541,8 @@ def test_manifest_edits_update_the_cache_without_rehashing(
         '[[groups]]\nname = "review"\nposition = 2\nmembers = ["skill:code-review"]\n'
     )
     manifest.write_text(text, encoding="utf-8")
-    index = load_collections(home, cache.engine)
-    assert hash_calls == []
+    index = load_collections(home, cache.engine, hasher=hasher)
+    assert hasher.calls == []
     assert sorted(index.collections["team"].artifacts) == [
         ("code-review", "skill"),
         ("deploy-check", "command"),
@@ -582,16 +586,16 @@ def test_another_home_in_the_same_cache_is_left_alone(tmp_path: Path, cache: Cac
 
 
 def test_broken_manifest_keeps_cached_hashes_until_it_is_fixed(
-    tmp_path: Path, cache: Cache, hash_calls: list[Path]
+    tmp_path: Path, cache: Cache, hasher: CountingHasher
 ) -> None:
     home = make_home(tmp_path)
     db = tmp_path / "c.db"
-    good = load_collections(home, cache.engine)
-    hash_calls.clear()
+    good = load_collections(home, cache.engine, hasher=hasher)
+    hasher.calls.clear()
     manifest = home / "collections" / "team" / "collection.toml"
     text = manifest.read_text(encoding="utf-8")
     manifest.write_text(text + "\n[[artifacts]\n", encoding="utf-8")
-    broken = load_collections(home, cache.engine)
+    broken = load_collections(home, cache.engine, hasher=hasher)
     assert broken.names() == ["default"]
     assert len(broken.problems) == 1
     [(error,)] = query(
@@ -601,9 +605,23 @@ def test_broken_manifest_keeps_cached_hashes_until_it_is_fixed(
     )
     assert "invalid TOML" in error
     manifest.write_text(text, encoding="utf-8")
-    assert load_collections(home, cache.engine) == good
-    assert hash_calls == []
+    assert load_collections(home, cache.engine, hasher=hasher) == good
+    assert hasher.calls == []
     assert query(db, "SELECT error FROM collection_sources") == [(None,), (None,)]
+
+
+def test_open_index_passes_the_hasher_on(tmp_path: Path, hasher: CountingHasher) -> None:
+    home = make_home(tmp_path)
+    cache, index = open_index(home, tmp_path / "c.db", hasher=hasher)
+    assert cache is not None
+    cache.close()
+    assert len(hasher.calls) == 6
+    assert index == load_collections(home)
+    hasher.calls.clear()
+    assert load_collections(home, hasher=hasher) == index  # no cache: every artifact is hashed
+    assert sorted(hasher.calls) == sorted(
+        artifact.path for c in index.collections.values() for artifact in c.artifacts.values()
+    )
 
 
 def test_unusable_cache_is_reported_and_the_index_still_loads(tmp_path: Path) -> None:
