@@ -239,31 +239,31 @@ def _print_deploy_result(result: DeployResult | UndeployResult, fmt: str) -> int
     if fmt == "json":
         print(json.dumps(result.as_dict(), indent=2))
         return EXIT_FINDINGS if result.failed else EXIT_OK
-    done = result.removed if isinstance(result, UndeployResult) else result.deployed
-    verb = "removed" if isinstance(result, UndeployResult) else "deployed"
+    if isinstance(result, UndeployResult):
+        verb, count = "removed", len(result.removed)
+        for removed in result.removed:
+            extra = " (the copy was already missing)" if removed.missing else ""
+            print(f"{verb:<9} {removed.type} {removed.name}: {result.root}/{removed.path}{extra}")
+    else:
+        verb, count = "deployed", len(result.deployed)
+        for deployed in result.deployed:
+            origin = f"from {deployed.collection}"
+            if deployed.replaced_from:
+                origin += f", replacing the record from {deployed.replaced_from}"
+            print(
+                f"{verb:<9} {deployed.type} {deployed.name} -> {result.root}/{deployed.path} "
+                f"({origin}, {deployed.content_hash[:12]})"
+            )
+            for warning in deployed.warnings:
+                print(f"  warning: {warning}")
+    for skipped in result.skipped:
+        print(f"{'skipped':<9} {skipped.type} {skipped.name}: {skipped.reason}")
+    for error in result.errors:
+        print(f"{'error':<9} {error.type} {error.name}: {error.message}")
     would = "would be " if result.dry_run else ""
-    for item in done:
-        where = f"{result.root}/{item['path']}"
-        if verb == "removed":
-            extra = " (the copy was already missing)" if item.get("missing") else ""
-            print(f"{verb:<9} {item['type']} {item['name']}: {where}{extra}")
-            continue
-        origin = f"from {item['collection']}"
-        if item.get("replaced_from"):
-            origin += f", replacing the record from {item['replaced_from']}"
-        print(
-            f"{verb:<9} {item['type']} {item['name']} -> {where} ({origin}, "
-            f"{str(item['content_hash'])[:12]})"
-        )
-        for warning in item.get("warnings", []):
-            print(f"  warning: {warning}")
-    for item in result.skipped:
-        print(f"{'skipped':<9} {item['type']} {item['name']}: {item['reason']}")
-    for item in result.errors:
-        print(f"{'error':<9} {item['type']} {item['name']}: {item['message']}")
     target = f": {result.file}" if result.file is not None else ""
     print(
-        f"{len(done)} {would}{verb}, {len(result.skipped)} skipped, "
+        f"{count} {would}{verb}, {len(result.skipped)} skipped, "
         f"{_plural(len(result.errors), 'error')}{target}"
     )
     if result.dry_run:

@@ -6,6 +6,7 @@ import errno
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,9 @@ import pytest
 from skillmeat_ls import deploy as engine
 from skillmeat_ls.deploy import (
     DeployError,
+    FileOps,
+    Hasher,
+    SkippedItem,
     deploy,
     resolve_recorded,
     resolve_request,
@@ -158,6 +162,25 @@ def no_staging(project: Path) -> bool:
     )
 
 
+class FullDisk(FileOps):
+    """No room left for the deployment file: its atomic write fails."""
+
+    def write_text(self, path: Path, text: str) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+
+class BeforeEachCopy(FileOps):
+    """Calls ``before(source, destination)`` ahead of every file copied: it may raise (that copy
+    fails) or change the world under the request."""
+
+    def __init__(self, before: Callable[[str, Path], None]) -> None:
+        self.before = before
+
+    def copy_file(self, source: str, destination: Path, hasher: Hasher) -> None:
+        self.before(source, destination)
+        super().copy_file(source, destination, hasher)
+
+
 # --- deploying each type -------------------------------------------------------------------------
 
 
@@ -173,7 +196,7 @@ def test_deploy_every_type(world: dict[str, Path]) -> None:
     result = deploy(project, collection(world), pairs, now=NOW)
     assert result.errors == [] and result.skipped == []
     claude = project / ".claude"
-    paths = {item["type"]: item["path"] for item in result.deployed}
+    paths = {item.type: item.path for item in result.deployed}
     assert paths == {
         "skill": "skills/review",
         "command": "commands/review.md",
@@ -186,15 +209,15 @@ def test_deploy_every_type(world: dict[str, Path]) -> None:
     assert (claude / "mcp/github/.mcp.json").is_file()
     assert result.file == project.absolute() / ".claude" / ".skillmeat-deployed.toml"
     for item in result.deployed:
-        record = record_of(project, item["name"], item["type"])
-        deployed_hash = content_hash(claude / item["path"])
-        assert item["content_hash"] == deployed_hash
+        record = record_of(project, item.name, item.type)
+        deployed_hash = content_hash(claude / item.path)
+        assert item.content_hash == deployed_hash
         assert record["content_hash"] == record["collection_sha"] == deployed_hash
         assert record["merge_base_snapshot"] == deployed_hash
         assert record["from_collection"] == "default"
         assert record["deployed_at"] == "2026-02-03T04:05:06.000789"
         assert record["local_modifications"] is False
-        assert record["artifact_path"] == item["path"]
+        assert record["artifact_path"] == item.path
         assert list(record) == [k for k in UNIFIED_KEY_ORDER if k in record]
         assert list(record)[-1] == "collection_sha"
     assert no_staging(project)
@@ -223,10 +246,10 @@ def test_hashes_match_real_skillmeat_lock(tmp_path: Path) -> None:
     entries = lock["lock"]["entries"]
     assert len(result.deployed) == 3
     for item in result.deployed:
-        expected = entries[f"{item['name']}::{item['type']}"]["content_hash"]
-        assert item["content_hash"] == expected
-        assert record_of(project, item["name"], item["type"])["content_hash"] == expected
-        assert content_hash(project / ".claude" / item["path"]) == expected
+        expected = entries[f"{item.name}::{item.type}"]["content_hash"]
+        assert item.content_hash == expected
+        assert record_of(project, item.name, item.type)["content_hash"] == expected
+        assert content_hash(project / ".claude" / item.path) == expected
 
 
 def test_skip_list_is_honoured(world: dict[str, Path]) -> None:
@@ -252,8 +275,8 @@ def test_skip_list_is_honoured(world: dict[str, Path]) -> None:
     deployed = world["project"] / ".claude/skills/tidy"
     kept = sorted(str(p.relative_to(deployed)) for p in deployed.rglob("*") if p.is_file())
     assert kept == [".env.example", "SKILL.md", "scripts/run.py"]
-    assert result.deployed[0]["content_hash"] == content_hash(deployed)
-    assert result.deployed[0]["content_hash"] != content_hash(source)
+    assert result.deployed[0].content_hash == content_hash(deployed)
+    assert result.deployed[0].content_hash != content_hash(source)
     # copy2 semantics: times and permission bits come along
     assert (deployed / "SKILL.md").stat().st_mtime_ns == (source / "SKILL.md").stat().st_mtime_ns
 
@@ -283,11 +306,11 @@ def test_same_name_skill_and_command_are_two_records(world: dict[str, Path]) -> 
 def test_deploying_from_another_collection_replaces_the_record(world: dict[str, Path]) -> None:
     project = world["project"]
     first = deploy(project, collection(world), [("review", "command"), ("helper", "agent")])
-    assert first.deployed[0]["replaced_from"] is None
+    assert first.deployed[0].replaced_from is None
     result = deploy(project, collection(world, "team"), [("review", "command")])
     assert result.errors == [] and result.skipped == []
-    assert result.deployed[0]["replaced_from"] == "default"
-    assert result.deployed[0]["collection"] == "team"
+    assert result.deployed[0].replaced_from == "default"
+    assert result.deployed[0].collection == "team"
     reviews = [r for r in records(project) if r["artifact_name"] == "review"]
     assert len(reviews) == 1 and reviews[0]["from_collection"] == "team"
     assert records(project)[0]["artifact_name"] == "review"  # replaced where it stood
@@ -419,12 +442,12 @@ def test_local_modification_is_skipped_then_overwritten(world: dict[str, Path]) 
     before = snapshot(project)
     result = deploy(project, collection(world, "team"), [("review", "command")])
     assert result.deployed == [] and result.errors == []
-    assert result.skipped[0]["code"] == "local-modifications"
-    assert "modified locally" in result.skipped[0]["reason"]
+    assert result.skipped[0].code == "local-modifications"
+    assert "modified locally" in result.skipped[0].reason
     assert result.failed
     assert snapshot(project) == before
     forced = deploy(project, collection(world, "team"), [("review", "command")], overwrite=True)
-    assert forced.deployed[0]["replaced_from"] == "default"
+    assert forced.deployed[0].replaced_from == "default"
     assert copy.read_text() == "# Team review\n"
 
 
@@ -432,8 +455,8 @@ def test_unrecorded_file_is_not_clobbered(world: dict[str, Path]) -> None:
     project = world["project"]
     write(project / ".claude/agents/helper.md", "# my own helper\n")
     result = deploy(project, collection(world), [("helper", "agent"), ("review", "command")])
-    assert result.skipped[0]["code"] == "untracked"
-    assert [i["name"] for i in result.deployed] == ["review"]  # skips do not stop the others
+    assert result.skipped[0].code == "untracked"
+    assert [i.name for i in result.deployed] == ["review"]  # skips do not stop the others
     assert (project / ".claude/agents/helper.md").read_text() == "# my own helper\n"
     result = deploy(project, collection(world), [("helper", "agent")], overwrite=True)
     assert result.deployed and (project / ".claude/agents/helper.md").read_text() == (
@@ -445,7 +468,7 @@ def test_redeploy_of_unmodified_copy_needs_no_overwrite(world: dict[str, Path]) 
     project = world["project"]
     deploy(project, collection(world), [("review", "skill")])
     result = deploy(project, collection(world), [("review", "skill")])
-    assert len(result.deployed) == 1 and result.deployed[0]["replaced_from"] is None
+    assert len(result.deployed) == 1 and result.deployed[0].replaced_from is None
 
 
 # --- dry run -------------------------------------------------------------------------------------
@@ -461,7 +484,7 @@ def test_dry_run_writes_nothing_and_predicts_the_result(world: dict[str, Path]) 
     assert snapshot(world["root"]) == before
     real = deploy(project, collection(world), pairs, now=NOW)
     assert predicted.as_dict() == real.as_dict()
-    assert predicted.skipped[0]["code"] == "local-modifications"
+    assert predicted.skipped[0].code == "local-modifications"
 
 
 def test_dry_run_on_a_new_project_creates_nothing(world: dict[str, Path]) -> None:
@@ -547,29 +570,29 @@ def test_update_follows_the_drift_state(world: dict[str, Path]) -> None:
     claude = project / ".claude"
 
     result = update(project, index, "review", "command", now=NOW)
-    assert result.deployed[0]["collection"] == "default"
+    assert result.deployed[0].collection == "default"
     assert (claude / "commands/review.md").read_text() == "# Review v2\n"
     assert record_of(project, "review", "command")["content_hash"] == content_hash(
         claude / "commands/review.md"
     )
 
     skipped = update(project, index, "review", "skill")
-    assert skipped.skipped[0]["code"] == "up-to-date"
-    assert skipped.skipped[0]["reason"] == "already up to date"
+    assert skipped.skipped[0].code == "up-to-date"
+    assert skipped.skipped[0].reason == "already up to date"
     assert not skipped.failed
 
     modified = update(project, index, "helper", "agent")
-    assert modified.skipped[0]["code"] == "local-modifications" and modified.failed
+    assert modified.skipped[0].code == "local-modifications" and modified.failed
     assert (claude / "agents/helper.md").read_text() == "# helper, edited here\n"
 
     conflict = update(project, index, "pre-commit", "hook")
-    assert conflict.skipped[0]["code"] == "conflict"
+    assert conflict.skipped[0].code == "conflict"
     assert (claude / "hooks/pre-commit.md").read_text() == "# hook, edited here\n"
     forced = update(project, index, "pre-commit", "hook", force=True)
     assert forced.deployed and (claude / "hooks/pre-commit.md").read_text() == "# Hook v2\n"
 
     gone = update(project, index, "odd", "command")
-    assert "collection default no longer has the command 'odd'" in gone.errors[0]["message"]
+    assert "collection default no longer has the command 'odd'" in gone.errors[0].message
 
     restored = update(project, index, "github", "mcp")
     assert restored.deployed and (claude / "mcp/github/.mcp.json").is_file()
@@ -587,7 +610,7 @@ def test_update_of_an_unjudgeable_record_needs_force(world: dict[str, Path]) -> 
     (found,) = status(project, index_of(world))
     assert found.state == "unknown"
     result = update(project, index_of(world), "helper", "agent")
-    assert result.skipped[0]["code"] == "unknown-state" and result.failed
+    assert result.skipped[0].code == "unknown-state" and result.failed
     forced = update(project, index_of(world), "helper", "agent", force=True)
     assert forced.deployed and record_of(project, "helper", "agent")["content_hash"] == recorded
 
@@ -602,7 +625,7 @@ def test_update_uses_the_records_own_collection_and_path(world: dict[str, Path])
     (project / ".claude/commands/review.md").unlink()
     change_collection(world, "commands/review.md", "# Team review v2\n", name="team")
     result = update(project, index_of(world), "review", "command")
-    assert result.deployed[0]["path"] == "commands/team/review.md"
+    assert result.deployed[0].path == "commands/team/review.md"
     assert (project / ".claude/commands/team/review.md").read_text() == "# Team review v2\n"
     assert record_of(project, "review", "command")["from_collection"] == "team"
     assert not (project / ".claude/commands/review.md").exists()
@@ -612,10 +635,10 @@ def test_update_of_an_unknown_record_or_collection(world: dict[str, Path]) -> No
     project = world["project"]
     deploy(project, collection(world, "team"), [("review", "command")])
     result = update(project, index_of(world), "nothing", "skill")
-    assert "no skill 'nothing' is recorded" in result.errors[0]["message"]
+    assert "no skill 'nothing' is recorded" in result.errors[0].message
     shutil.rmtree(world["home"] / "collections/team")
     result = update(project, index_of(world), "review", "command")
-    assert "collection 'team' is unknown (known: default)" in result.errors[0]["message"]
+    assert "collection 'team' is unknown (known: default)" in result.errors[0].message
 
 
 # --- undeploy ------------------------------------------------------------------------------------
@@ -626,7 +649,7 @@ def test_undeploy_removes_copy_and_record(world: dict[str, Path]) -> None:
     deploy(project, collection(world), [("review", "skill"), ("review", "command")])
     result = undeploy(project, "review", "skill")
     assert result.errors == []
-    assert result.removed[0]["path"] == "skills/review" and not result.removed[0]["missing"]
+    assert result.removed[0].path == "skills/review" and not result.removed[0].missing
     assert not (project / ".claude/skills/review").exists()
     assert [(r["artifact_name"], r["artifact_type"]) for r in records(project)] == [
         ("review", "command")
@@ -634,7 +657,7 @@ def test_undeploy_removes_copy_and_record(world: dict[str, Path]) -> None:
     assert (project / ".claude/commands/review.md").exists()
     assert no_staging(project)
     gone = undeploy(project, "review", "skill")
-    assert "no skill 'review' is recorded" in gone.errors[0]["message"]
+    assert "no skill 'review' is recorded" in gone.errors[0].message
     last = undeploy(project, "review", "command")
     assert last.removed and records(project) == []
 
@@ -644,24 +667,18 @@ def test_undeploy_of_a_missing_copy_drops_the_record(world: dict[str, Path]) -> 
     deploy(project, collection(world), [("helper", "agent")])
     (project / ".claude/agents/helper.md").unlink()
     result = undeploy(project, "helper", "agent")
-    assert result.removed[0]["missing"] is True and records(project) == []
+    assert result.removed[0].missing is True and records(project) == []
 
 
-def test_undeploy_dry_run_and_write_failure(
-    world: dict[str, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_undeploy_dry_run_and_write_failure(world: dict[str, Path]) -> None:
     project = world["project"]
     deploy(project, collection(world), [("review", "skill")])
     before = snapshot(project)
     assert undeploy(project, "review", "skill", dry_run=True).removed
     assert snapshot(project) == before
 
-    def boom(path: Path, text: str, **_: Any) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device", str(path))
-
-    monkeypatch.setattr(engine, "atomic_write", boom)
-    result = undeploy(project, "review", "skill")
-    assert "No space left" in result.errors[0]["message"]
+    result = undeploy(project, "review", "skill", file_ops=FullDisk())
+    assert "No space left" in result.errors[0].message
     assert snapshot(project) == before
 
 
@@ -692,100 +709,92 @@ def many_world(world: dict[str, Path]) -> tuple[Collection, list[tuple[str, str]
 
 @pytest.mark.parametrize("failing_artifact", [1, 3, 11, 20])
 def test_copy_failure_leaves_everything_as_it_was(
-    world: dict[str, Path], monkeypatch: pytest.MonkeyPatch, failing_artifact: int
+    world: dict[str, Path], failing_artifact: int
 ) -> None:
     many, pairs = many_world(world)
     before = snapshot(world["root"])
     wanted = pairs[failing_artifact - 1][0]
     collection_root = world["home"] / "collections/many"
-    real_copy = engine._copy_file
 
-    def failing(source: str, destination: Any, hasher: Any) -> Any:
+    def failing(source: str, destination: Path) -> None:
         rel = Path(source).relative_to(collection_root)
         if rel.parts[1].removesuffix(".md") == wanted:
             raise OSError(errno.ENOSPC, "No space left on device", str(destination))
-        return real_copy(source, destination, hasher)
 
-    monkeypatch.setattr(engine, "_copy_file", failing)
-    result = deploy(world["project"], many, pairs, overwrite=True)
+    result = deploy(world["project"], many, pairs, overwrite=True, file_ops=BeforeEachCopy(failing))
     assert result.deployed == []
-    assert len(result.errors) == 1 and "No space left" in result.errors[0]["message"]
-    assert result.errors[0]["name"] == wanted
-    assert "every change was undone" in result.errors[0]["message"]
-    assert {s["code"] for s in result.skipped} == {"aborted"} and len(result.skipped) == 19
+    assert len(result.errors) == 1 and "No space left" in result.errors[0].message
+    assert result.errors[0].name == wanted
+    assert "every change was undone" in result.errors[0].message
+    assert {s.code for s in result.skipped} == {"aborted"} and len(result.skipped) == 19
     assert snapshot(world["root"]) == before
     assert no_staging(world["project"])
 
 
-def test_third_copy_call_failing(world: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_third_copy_call_failing(world: dict[str, Path]) -> None:
     many, pairs = many_world(world)
     before = snapshot(world["root"])
     calls = {"n": 0}
-    real_copy = engine._copy_file
 
-    def third_fails(source: str, destination: Any, hasher: Any) -> Any:
+    def third_fails(source: str, destination: Path) -> None:
         calls["n"] += 1
         if calls["n"] == 3:
             raise PermissionError(errno.EACCES, "Permission denied", str(destination))
-        return real_copy(source, destination, hasher)
 
-    monkeypatch.setattr(engine, "_copy_file", third_fails)
-    result = deploy(world["project"], many, pairs, overwrite=True)
-    assert result.deployed == [] and "Permission denied" in result.errors[0]["message"]
+    result = deploy(
+        world["project"], many, pairs, overwrite=True, file_ops=BeforeEachCopy(third_fails)
+    )
+    assert result.deployed == [] and "Permission denied" in result.errors[0].message
     assert snapshot(world["root"]) == before
     assert no_staging(world["project"])
 
 
 @pytest.mark.parametrize("failing_swap", [1, 3, 20])
-def test_swap_failure_undoes_the_earlier_swaps(
-    world: dict[str, Path], monkeypatch: pytest.MonkeyPatch, failing_swap: int
-) -> None:
+def test_swap_failure_undoes_the_earlier_swaps(world: dict[str, Path], failing_swap: int) -> None:
     many, pairs = many_world(world)
     before = snapshot(world["root"])
-    calls = {"n": 0}
-    real_replace = os.replace
 
-    def replace(source: Any, destination: Any, *args: Any, **kwargs: Any) -> None:
-        if Path(source).name.startswith("new-"):
-            calls["n"] += 1
-            if calls["n"] == failing_swap:
-                raise PermissionError(errno.EACCES, "Permission denied", str(destination))
-        real_replace(source, destination, *args, **kwargs)
+    class FailingSwap(FileOps):
+        """The ``failing_swap``-th move of a new copy into place fails."""
 
-    monkeypatch.setattr(os, "replace", replace)
-    result = deploy(world["project"], many, pairs, overwrite=True)
-    assert result.deployed == [] and result.errors[0]["name"] == pairs[failing_swap - 1][0]
+        swaps = 0
+
+        def move(self, source: Path, destination: Path) -> None:
+            if source.name.startswith("new-"):
+                self.swaps += 1
+                if self.swaps == failing_swap:
+                    raise PermissionError(errno.EACCES, "Permission denied", str(destination))
+            super().move(source, destination)
+
+    result = deploy(world["project"], many, pairs, overwrite=True, file_ops=FailingSwap())
+    assert result.deployed == [] and result.errors[0].name == pairs[failing_swap - 1][0]
     assert snapshot(world["root"]) == before
     assert no_staging(world["project"])
 
 
-def test_deployment_file_write_failure_undoes_every_swap(
-    world: dict[str, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_deployment_file_write_failure_undoes_every_swap(world: dict[str, Path]) -> None:
     many, pairs = many_world(world)
     before = snapshot(world["root"])
-
-    def boom(path: Path, text: str, **_: Any) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device", str(path))
-
-    monkeypatch.setattr(engine, "atomic_write", boom)
-    result = deploy(world["project"], many, pairs, overwrite=True)
+    result = deploy(world["project"], many, pairs, overwrite=True, file_ops=FullDisk())
     assert result.deployed == [] and len(result.errors) == 20
-    assert "cannot write .claude/.skillmeat-deployed.toml" in result.errors[0]["message"]
+    assert "cannot write .claude/.skillmeat-deployed.toml" in result.errors[0].message
     assert snapshot(world["root"]) == before
     assert no_staging(world["project"])
 
 
-def test_failure_in_a_new_project_leaves_no_claude_folder(
-    world: dict[str, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def boom(path: Path, text: str, **_: Any) -> None:
-        raise RuntimeError("disk on fire")
+def test_failure_in_a_new_project_leaves_no_claude_folder(world: dict[str, Path]) -> None:
+    class DiskOnFire(FileOps):
+        def write_text(self, path: Path, text: str) -> None:
+            raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(engine, "atomic_write", boom)
     before = snapshot(world["root"])
-    result = deploy(world["project"], collection(world), [("review", "skill"), ("github", "mcp")])
-    assert "disk on fire" in result.errors[0]["message"]
+    result = deploy(
+        world["project"],
+        collection(world),
+        [("review", "skill"), ("github", "mcp")],
+        file_ops=DiskOnFire(),
+    )
+    assert "disk on fire" in result.errors[0].message
     assert snapshot(world["root"]) == before
     assert not (world["project"] / ".claude").exists()
 
@@ -795,50 +804,46 @@ def test_file_where_a_folder_should_be(world: dict[str, Path]) -> None:
     write(project / ".claude/skills", "not a folder\n")
     before = snapshot(world["root"])
     result = deploy(project, collection(world), [("helper", "agent"), ("review", "skill")])
-    assert result.errors[0]["name"] == "review" and "is a file" in result.errors[0]["message"]
-    assert result.skipped[0]["code"] == "aborted"  # nothing is written when one item fails
+    assert result.errors[0].name == "review" and "is a file" in result.errors[0].message
+    assert result.skipped[0].code == "aborted"  # nothing is written when one item fails
     assert snapshot(world["root"]) == before
 
 
-def test_file_where_a_folder_should_be_found_late(
-    world: dict[str, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_file_where_a_folder_should_be_found_late(world: dict[str, Path]) -> None:
     """The folder turns into a file between planning and swapping: the swap fails cleanly."""
     project = world["project"]
     deploy(project, collection(world), [("helper", "agent")])
     before = snapshot(world["root"])
-    real_copy = engine._copy_file
 
-    def sabotage(source: str, destination: Any, hasher: Any) -> Any:
+    def sabotage(source: str, destination: Path) -> None:
         if not (project / ".claude/skills").exists():
             write(project / ".claude/skills", "surprise\n")
-        return real_copy(source, destination, hasher)
 
-    monkeypatch.setattr(engine, "_copy_file", sabotage)
     result = deploy(
-        project, collection(world), [("helper", "agent"), ("review", "skill")], overwrite=True
+        project,
+        collection(world),
+        [("helper", "agent"), ("review", "skill")],
+        overwrite=True,
+        file_ops=BeforeEachCopy(sabotage),
     )
-    assert result.deployed == [] and "not a folder" in result.errors[0]["message"]
+    assert result.deployed == [] and "not a folder" in result.errors[0].message
     after = snapshot(world["root"])
     assert after.pop("project/.claude/skills") == ("file", b"surprise\n")
     assert after == before
 
 
-def test_concurrent_change_of_the_deployment_file_aborts(
-    world: dict[str, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_concurrent_change_of_the_deployment_file_aborts(world: dict[str, Path]) -> None:
     project = world["project"]
     deploy(project, collection(world), [("helper", "agent")])
     file = project / ".claude/.skillmeat-deployed.toml"
-    real_copy = engine._copy_file
 
-    def other_writer(source: str, destination: Any, hasher: Any) -> Any:
+    def other_writer(source: str, destination: Path) -> None:
         file.write_text("deployed = []\n")
-        return real_copy(source, destination, hasher)
 
-    monkeypatch.setattr(engine, "_copy_file", other_writer)
-    result = deploy(project, collection(world), [("review", "command")])
-    assert "changed by another program" in result.errors[0]["message"]
+    result = deploy(
+        project, collection(world), [("review", "command")], file_ops=BeforeEachCopy(other_writer)
+    )
+    assert "changed by another program" in result.errors[0].message
     assert file.read_text() == "deployed = []\n"  # theirs is kept
     assert not (project / ".claude/commands").exists()
 
@@ -846,16 +851,16 @@ def test_concurrent_change_of_the_deployment_file_aborts(
 def test_one_refused_item_means_nothing_is_written(world: dict[str, Path]) -> None:
     before = snapshot(world["root"])
     result = deploy(world["project"], collection(world), [("helper", "agent"), ("../x", "skill")])
-    assert result.errors[0]["name"] == "../x"
+    assert result.errors[0].name == "../x"
     assert result.skipped == [
-        {
-            "name": "helper",
-            "type": "agent",
-            "path": "agents/helper.md",
-            "collection": "default",
-            "code": "aborted",
-            "reason": "not deployed: another artifact of this request was refused",
-        }
+        SkippedItem(
+            name="helper",
+            type="agent",
+            path="agents/helper.md",
+            collection="default",
+            code="aborted",
+            reason="not deployed: another artifact of this request was refused",
+        )
     ]
     assert snapshot(world["root"]) == before
 
@@ -867,8 +872,8 @@ def test_one_refused_item_means_nothing_is_written(world: dict[str, Path]) -> No
 def test_unsafe_names_are_refused(world: dict[str, Path], name: str) -> None:
     before = snapshot(world["root"])
     result = deploy(world["project"], collection(world), [(name, "skill")])
-    assert result.deployed == [] and "unsafe artifact name" in result.errors[0]["message"]
-    assert result.errors[0]["path"] is None
+    assert result.deployed == [] and "unsafe artifact name" in result.errors[0].message
+    assert result.errors[0].path is None
     assert snapshot(world["root"]) == before
     with pytest.raises(DeployError, match="unsafe artifact name"):
         resolve_request(collection(world), [name or ":skill"] if name else ["../y"])
@@ -876,7 +881,7 @@ def test_unsafe_names_are_refused(world: dict[str, Path], name: str) -> None:
 
 def test_non_deployable_type_is_refused(world: dict[str, Path]) -> None:
     result = deploy(world["project"], collection(world), [("notes", "rule_file")])
-    assert "not deployed into .claude/" in result.errors[0]["message"]
+    assert "not deployed into .claude/" in result.errors[0].message
 
 
 def test_symlinks_out_of_the_collection_are_not_followed(world: dict[str, Path]) -> None:
@@ -897,11 +902,11 @@ def test_symlinks_out_of_the_collection_are_not_followed(world: dict[str, Path])
     assert names == ["SKILL.md", "scripts", "shared.md"]
     assert not (deployed / "shared.md").is_symlink()
     assert (deployed / "shared.md").read_text() == "# Review\n"
-    warnings = "\n".join(item["warnings"])
+    warnings = "\n".join(item.warnings)
     for name in ("hostname", "secret.txt", "linked-dir"):
         assert f"{name}: symlink to" in warnings and "outside the collection" in warnings
     assert "loop: symlink loop" in warnings and "broken: broken symlink" in warnings
-    assert item["content_hash"] == content_hash(deployed)
+    assert item.content_hash == content_hash(deployed)
 
 
 def test_artifact_that_became_a_symlink_out_is_refused(world: dict[str, Path]) -> None:
@@ -913,7 +918,7 @@ def test_artifact_that_became_a_symlink_out_is_refused(world: dict[str, Path]) -
     command.symlink_to(outside)
     before = snapshot(world["root"])
     result = deploy(world["project"], default, [("review", "command")])
-    assert "outside the collection" in result.errors[0]["message"]
+    assert "outside the collection" in result.errors[0].message
     assert snapshot(world["root"]) == before
 
 
@@ -936,7 +941,7 @@ def test_symlinked_type_folder_is_refused(world: dict[str, Path]) -> None:
     (world["project"] / ".claude/agents").symlink_to(elsewhere)
     before = snapshot(world["root"])
     result = deploy(world["project"], collection(world), [("helper", "agent")], overwrite=True)
-    assert "is a symlink" in result.errors[0]["message"]
+    assert "is a symlink" in result.errors[0].message
     assert snapshot(world["root"]) == before
 
 
@@ -947,7 +952,7 @@ def test_target_symlinked_outside_is_refused(world: dict[str, Path]) -> None:
     (world["project"] / ".claude/agents/helper.md").symlink_to(outside)
     before = snapshot(world["root"])
     result = deploy(world["project"], collection(world), [("helper", "agent")], overwrite=True)
-    assert "outside .claude/" in result.errors[0]["message"]
+    assert "outside .claude/" in result.errors[0].message
     assert snapshot(world["root"]) == before
 
 
@@ -992,7 +997,7 @@ def test_escaping_artifact_path_is_refused_by_undeploy(world: dict[str, Path], p
     project = escaping_record(world, path)
     before = snapshot(world["root"])
     result = undeploy(project, "review", "command")
-    assert result.removed == [] and "refused" in result.errors[0]["message"]
+    assert result.removed == [] and "refused" in result.errors[0].message
     assert snapshot(world["root"]) == before
 
 
@@ -1001,7 +1006,7 @@ def test_escaping_artifact_path_is_refused_by_update(world: dict[str, Path], pat
     project = escaping_record(world, path)
     before = snapshot(world["root"])
     result = update(project, index_of(world), "review", "command", force=True)
-    assert result.deployed == [] and "refused" in result.errors[0]["message"]
+    assert result.deployed == [] and "refused" in result.errors[0].message
     assert snapshot(world["root"]) == before
     (found,) = status(project, index_of(world))
     assert found.state == "unknown" and found.project_hash is None

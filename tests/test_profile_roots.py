@@ -217,7 +217,7 @@ def test_ineligible_type_is_refused_for_the_profile(world: dict[str, Path]) -> N
     assert default is not None
     result = deploy(world["project"], default, [("helper", "agent")],
                     profile=resolve_profile("gemini"))
-    assert "gemini profile" in result.errors[0]["message"]
+    assert "gemini profile" in result.errors[0].message
     assert not (world["project"] / ".gemini").exists()
 
 
@@ -237,12 +237,12 @@ def test_redeploy_keeps_skillmeat_keys_and_mode(world: dict[str, Path]) -> None:
     (claude / "commands/review.md").write_text("# Review\n")
     # the record says review.md, the collection says review: the same artifact for SkillMeat
     result = deploy(project, default, [("review", "command")], overwrite=True)
-    assert result.errors == [] and result.deployed[0]["name"] == "review"
+    assert result.errors == [] and result.deployed[0].name == "review"
     (written,) = tomllib.loads(file.read_text())["deployed"]
     assert (written["artifact_uuid"], written["branch_name"]) == ("f" * 32, "feat")
     assert written["profile_root_dir"] == ".claude"
     assert stat.S_IMODE(file.stat().st_mode) == 0o600
-    assert update(project, index, "review.md", "command").skipped[0]["code"] == "up-to-date"
+    assert update(project, index, "review.md", "command").skipped[0].code == "up-to-date"
     assert undeploy(project, "review.md", "command").errors == []
     assert tomllib.loads(file.read_text())["deployed"] == []
 

@@ -409,6 +409,29 @@ async def test_an_engine_error_reaches_the_user_as_a_message(
     assert not missing.exists()
 
 
+async def test_writing_commands_refuse_a_project_outside_the_workspace(
+    client: LanguageClient, world: World
+) -> None:
+    await start(client, world)
+    outside = world.root / "elsewhere"
+    outside.mkdir()
+    legacy = outside / ".claude" / DEPLOYED
+    legacy.parent.mkdir()
+    legacy.write_text(CASES["SM101"][0])
+    requests = [
+        ("skillmeat.deploy", {"project": str(outside), "collection": "default",
+                              "artifacts": [{"name": "helper", "type": "agent"}]}),
+        ("skillmeat.updateFromCollection",
+         {"project": outside.as_uri(), "name": "helper", "type": "agent"}),
+        ("skillmeat.migrateSchema", legacy.as_uri()),
+    ]
+    for command, argument in requests:
+        with pytest.raises(JsonRpcException, match="not inside the workspace folders"):
+            await execute(client, command, argument)
+    assert sorted(p.name for p in outside.rglob("*")) == [".claude", DEPLOYED]
+    assert legacy.read_text() == CASES["SM101"][0]
+
+
 async def test_list_collections_and_refresh(
     client: LanguageClient, world: World, editor: Editor
 ) -> None:

@@ -86,6 +86,8 @@ class CommandHost(Protocol):
 
     async def analyze_everything(self, files: list[Path] | None = None) -> None: ...
 
+    def workspace_folders(self) -> list[Path]: ...
+
 
 def _cancelled() -> dict[str, Any]:
     return {"deployed": [], "skipped": [], "errors": [], "cancelled": True}
@@ -131,6 +133,19 @@ class Commands:
     def _require_trust(self, what: str) -> None:
         if not self.host.snapshot.settings.trusted:
             raise CommandError(f"{what} is disabled in an untrusted workspace")
+
+    async def _writable_project(self, value: object, what: str) -> Path:
+        """The project a writing command names, refused unless it lies inside one of the
+        workspace folders: a client (or a crafted code action) cannot make the server write to
+        ``/etc/.claude``. The command line takes any ``--project`` the user names."""
+        project = _path_of(value, "the project")
+        folders = self.host.workspace_folders()
+        if not await self.host.work(_inside_any, project, folders):
+            shown = ", ".join(str(f) for f in folders) or "none are open"
+            raise CommandError(
+                f"{project} is not inside the workspace folders ({shown}): {what} refused"
+            )
+        return project
 
     async def _index(self) -> CollectionIndex:
         await self.host.wait_ready()
@@ -206,6 +221,7 @@ class Commands:
         if document is not None:
             applied = await self._apply_to_open(path, migrated, "Migrate to unified schema")
             return {"applied": applied, "path": str(path)}
+        await self._writable_project(str(path.parent.parent), "migrating")  # a write to disk
         backup = await self.host.work(lambda: atomic_write(path, migrated, backup=True))
         await self.host.analyze_project(path.parent.parent)
         return {"applied": True, "path": str(path), "backup": str(backup) if backup else None}
@@ -213,7 +229,7 @@ class Commands:
     async def deploy(self, *args: Any) -> dict[str, Any]:
         self._require_trust("deploying")
         request = _request(args)
-        project = _path_of(request.get("project"), "the project")
+        project = await self._writable_project(request.get("project"), "deploying")
         profile = await self.host.work(self._profile, request, project)
         index = await self._index()
         name = request.get("collection") or await self.host.ask(
@@ -306,7 +322,7 @@ class Commands:
     async def update_from_collection(self, *args: Any) -> dict[str, Any]:
         self._require_trust("updating")
         request = _request(args)
-        project = _path_of(request.get("project"), "the project")
+        project = await self._writable_project(request.get("project"), "updating")
         name, artifact_type = request.get("name"), request.get("type")
         if not isinstance(name, str) or not isinstance(artifact_type, str):
             raise CommandError('give the artifact as {"project", "name", "type"}')
@@ -403,6 +419,12 @@ class Commands:
         self.host.log_message(lsp.MessageType.Info, found["text"])
         level = lsp.MessageType.Warning if found["exit_code"] else lsp.MessageType.Info
         self.host.show_message(level, found["text"])
+
+
+def _inside_any(path: Path, folders: list[Path]) -> bool:
+    """Whether ``path`` (links resolved) is one of ``folders`` or lies under one."""
+    real = path.resolve()
+    return any(real == f.resolve() or f.resolve() in real.parents for f in folders)
 
 
 def _deployed_from(project: Path, profile: Profile) -> dict[Identity, str]:

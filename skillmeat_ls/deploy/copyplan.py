@@ -1,0 +1,175 @@
+"""What copying one artifact means: which files, in which order, with which hash.
+
+Copying follows SkillMeat's ``copy_artifact``: a directory artifact is copied without the entries
+matching :data:`SKIP_PATTERNS` (at any depth), files with ``copy2`` semantics (bytes, permissions,
+times). Unlike SkillMeat, a symlink inside an artifact is followed only while it stays inside the
+collection; one pointing outside (or a loop, or a fifo, or a broken link) is not copied and the
+plan carries a warning saying so. The hash of the copy is taken while it is written, after the
+skip list, and is what the record's ``content_hash`` says.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from skillmeat_ls.deploy.fileops import CHUNK, FileOps
+from skillmeat_ls.deploy.paths import RealPaths, inside
+from skillmeat_ls.deploy.results import Refused
+from skillmeat_ls.schema import Identity, identity
+
+if TYPE_CHECKING:
+    from skillmeat_ls.index import CollectionArtifact
+
+#: What SkillMeat's ``copy_artifact`` leaves out when it copies a directory (fnmatch, any depth).
+SKIP_PATTERNS = (
+    ".git",
+    ".github",
+    ".gitignore",
+    "__pycache__",
+    "*.pyc",
+    "*.pyo",
+    "node_modules",
+    ".venv",
+    "venv",
+    "*.egg-info",
+    ".DS_Store",
+    "Thumbs.db",
+)
+
+
+@dataclass
+class CopyPlan:
+    """The files of one artifact in the order the hash of the copy reads them."""
+
+    source: str  # real path of the artifact in the collection
+    is_dir: bool
+    dirs: list[tuple[str, str]] = field(default_factory=list)  # (rel, source dir), parents first
+    files: list[tuple[str, str]] = field(default_factory=list)  # (rel, source file)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PlannedItem:
+    """One artifact of a request, checked and ready to be copied to ``target``."""
+
+    name: str
+    type: str
+    rel: str  # its artifact_path
+    target: Path  # <root>/rel
+    collection: str
+    plan: CopyPlan
+    replaced_from: str | None  # the collection of the record it replaces, when another one
+
+    @property
+    def identity(self) -> Identity:
+        return identity(self.name, self.type)
+
+
+def _skipped_name(name: str) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in SKIP_PATTERNS)
+
+
+def plan_copy(artifact: CollectionArtifact, root: str, real_paths: RealPaths) -> CopyPlan:
+    """What to copy for ``artifact``; ``root`` is the collection folder's real path."""
+    source = real_paths.of(artifact.path)
+    if not inside(source, root) or source == root:
+        raise Refused(f"{artifact.rel_path} resolves to {source}, outside the collection: refused")
+    try:
+        mode = os.stat(source).st_mode
+    except FileNotFoundError as exc:
+        raise Refused(f"{artifact.rel_path} is missing from collection folder {root}") from exc
+    except OSError as exc:
+        raise Refused(f"cannot read {artifact.rel_path}: {exc.strerror or exc}") from exc
+    if stat.S_ISREG(mode):
+        plan = CopyPlan(source, False)
+        plan.files.append(("", source))
+        return plan
+    if not stat.S_ISDIR(mode):
+        raise Refused(f"{artifact.rel_path} is neither a file nor a folder")
+    plan = CopyPlan(source, True)
+    _walk(plan, source, "", root, {source})
+    return plan
+
+
+def _walk(plan: CopyPlan, directory: str, prefix: str, root: str, chain: set[str]) -> None:
+    try:
+        with os.scandir(directory) as scan:
+            entries = sorted(scan, key=lambda entry: entry.name)
+    except OSError as exc:
+        raise Refused(
+            f"cannot list {prefix or '.'} in the collection: {exc.strerror or exc}"
+        ) from exc
+    for entry in entries:
+        if _skipped_name(entry.name):
+            continue
+        rel = prefix + entry.name
+        if entry.is_symlink():
+            real = os.path.realpath(entry.path)
+            if not inside(real, root):
+                plan.warnings.append(
+                    f"{rel}: symlink to {real}, outside the collection; not copied"
+                )
+                continue
+            try:
+                target_mode = os.stat(real).st_mode
+            except OSError:
+                plan.warnings.append(f"{rel}: broken symlink; not copied")
+                continue
+            if stat.S_ISDIR(target_mode):
+                if real in chain:  # a folder inside itself: following it would never end
+                    plan.warnings.append(f"{rel}: symlink loop; not copied")
+                    continue
+                plan.dirs.append((rel, real))
+                _walk(plan, real, rel + "/", root, chain | {real})
+            elif stat.S_ISREG(target_mode):
+                plan.files.append((rel, real))
+            else:
+                plan.warnings.append(f"{rel}: not a regular file; not copied")
+        elif entry.is_dir(follow_symlinks=False):
+            plan.dirs.append((rel, entry.path))
+            _walk(plan, entry.path, rel + "/", root, chain | {entry.path})
+        elif entry.is_file(follow_symlinks=False):
+            plan.files.append((rel, entry.path))
+        else:
+            plan.warnings.append(f"{rel}: not a regular file; not copied")
+
+
+def planned_hash(plan: CopyPlan) -> str:
+    """The content hash the copy will have (for dry runs, which copy nothing).
+
+    ``plan.files`` is in the order :func:`~skillmeat_ls.hashing.content_hash` reads the copy
+    (each level by name, folders entered where they sort), so feeding the relative paths and
+    bytes in that order gives the copy's hash."""
+    hasher = hashlib.sha256()
+    for rel, source in plan.files:
+        if plan.is_dir:
+            hasher.update(rel.encode("utf-8"))
+        with open(source, "rb") as handle:
+            while chunk := handle.read(CHUNK):
+                hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+def copy_planned(plan: CopyPlan, destination: Path, file_ops: FileOps) -> str:
+    """Copy the planned files to the new ``destination``; the content hash of the copy."""
+    hasher = hashlib.sha256()
+    if not plan.is_dir:
+        file_ops.copy_file(plan.source, destination, hasher)
+        return hasher.hexdigest()
+    file_ops.make_folder(destination)
+    for rel, _source in plan.dirs:
+        file_ops.make_folder(destination / rel)
+    for rel, source in plan.files:
+        hasher.update(rel.encode("utf-8"))
+        file_ops.copy_file(source, destination / rel, hasher)
+    # Folder times last: copying the files into a folder would change its mtime again.
+    for rel, source in reversed(plan.dirs):
+        file_ops.copy_stat(source, destination / rel)
+    file_ops.copy_stat(plan.source, destination)
+    return hasher.hexdigest()

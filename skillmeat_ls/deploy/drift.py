@@ -1,0 +1,119 @@
+"""Each record's drift state (:func:`status`): in-sync, modified, update-available, conflict,
+missing or unknown, as the diagnostics judge it (:func:`skillmeat_ls.rules.drift_state`), with a
+message for the user."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from skillmeat_ls.deploy.paths import checked_rel
+from skillmeat_ls.deploy.project import LoadedProject, load
+from skillmeat_ls.deploy.results import DeployError, RecordStatus, Refused
+from skillmeat_ls.document import Document, Record, derived_path
+from skillmeat_ls.profiles import DEFAULT_PROFILE_ID, Profile, profile_for_root
+from skillmeat_ls.rules import Context, drift_state
+from skillmeat_ls.schema import DEPLOYED_FILE_NAME, HASH_RE, canonical_type
+from skillmeat_ls.workspace import DiskProbe, project_files
+
+if TYPE_CHECKING:
+    from skillmeat_ls.index import CollectionIndex
+
+
+def drift_context(loaded: LoadedProject, index: CollectionIndex | None) -> Context:
+    """What :func:`record_status` judges the records of ``loaded`` against."""
+    return Context(file_path=loaded.file, collections=index, disk=DiskProbe())
+
+
+def status(
+    project: Path | str, index: CollectionIndex | None, profile: Profile | None = None
+) -> list[RecordStatus]:
+    """The drift state of every record of ``project``'s deployment file for ``profile``, in file
+    order; without ``profile``, of every profile root's file (``.claude`` first)."""
+    if profile is not None:
+        roots = [load(project, profile)]
+    else:
+        shown = Path(project).absolute()
+        if not shown.is_dir():
+            raise DeployError(f"no such project directory: {project}")
+        names = dict.fromkeys(f.parent.name for f in project_files(shown))
+        roots = [load(project, profile_for_root(name, project=shown)) for name in names]
+    found: list[RecordStatus] = []
+    for loaded in roots:
+        if loaded.document is not None:
+            context = drift_context(loaded, index)
+            found.extend(
+                record_status(loaded, loaded.document, record, context)
+                for record in loaded.document.records
+            )
+    return found
+
+
+def _unknown_reason(record: Record, here: str) -> str:
+    root = record.text("profile_root_dir")
+    if root and root != here:
+        return f"recorded for {root}/ but listed in {here}/{DEPLOYED_FILE_NAME}"
+    recorded = record.content_hash
+    if recorded is None or not HASH_RE.fullmatch(recorded):
+        return "the recorded content_hash is not a SHA-256 hash"
+    return "cannot be judged"
+
+
+def record_status(
+    loaded: LoadedProject, document: Document, record: Record, context: Context
+) -> RecordStatus:
+    """The drift state of ``record`` of ``document`` (the deployment file of ``loaded``)."""
+    collection = document.collection_of(record)[0] or None
+    path = derived_path(record)
+    profile = record.text("deployment_profile_id") or DEFAULT_PROFILE_ID
+    root = loaded.root.name
+
+    def unknown(reason: str) -> RecordStatus:
+        return RecordStatus(
+            record.name,
+            record.type,
+            collection,
+            path,
+            "unknown",
+            record.content_hash,
+            None,
+            None,
+            reason,
+            profile=profile,
+            root=root,
+        )
+
+    try:
+        checked_rel(path)
+    except Refused as exc:  # never read through a path that update and undeploy refuse
+        return unknown(exc.message)
+    drift = drift_state(document, record, context)
+    if drift is None:
+        return unknown(_unknown_reason(record, root))
+    message = drift.message
+    if drift.state == "missing":
+        message = f"{root}/{path} does not exist"
+    elif drift.state == "in-sync":
+        message = "matches its record"
+    index = context.collections
+    if index is not None and collection is not None:
+        held = index.get(collection)
+        if held is None:
+            message += f"; collection {collection!r} is unknown"
+        elif (
+            record.name and record.type and not held.find(record.name, canonical_type(record.type))
+        ):
+            message += f"; collection {collection!r} no longer has it"
+    return RecordStatus(
+        record.name,
+        record.type,
+        collection,
+        path,
+        drift.state,
+        drift.recorded,
+        drift.project_hash,
+        drift.collection_hash,
+        message,
+        profile=profile,
+        root=root,
+    )

@@ -1,0 +1,271 @@
+"""The project a request works on: its profile root, its deployment file, and the lock on both.
+
+Which file: ``<root>/.skillmeat-deployed.toml`` when it exists (it is the file SkillMeat reads,
+so it wins when ``deployment.toml`` exists too); else an existing ``.claude/deployment.toml`` is
+updated in place; else ``.skillmeat-deployed.toml`` is created. Which root: the profile's own,
+unless only an older root of the same profile has a file (:func:`profile_root`).
+
+:func:`load` reads the file (migrating a legacy or mixed one losslessly in memory) into a
+:class:`LoadedProject`; :func:`locked` does so under SkillMeat's own lock of the file, held until
+the request ends, and :meth:`LoadedProject.replace_file` writes the new text only if nobody
+changed the file since it was read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from skillmeat_ls.deploy.fileops import FileOps
+from skillmeat_ls.deploy.paths import RealPaths, display, inside, normal_rel
+from skillmeat_ls.deploy.results import DeployError, RequestResult
+from skillmeat_ls.document import Document, parse_document
+from skillmeat_ls.locks import LockTimeout, destination_lock
+from skillmeat_ls.migration import MigrationError, migrate_text
+from skillmeat_ls.profiles import Profile, profile_for_root, resolve_profile
+from skillmeat_ls.rules import path_escapes
+from skillmeat_ls.schema import CLAUDE_DIR, DEPLOYED_FILE_NAME, PLAN_FILE_NAME, Identity, identity
+from skillmeat_ls.workspace import project_files
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+if TYPE_CHECKING:
+    from skillmeat_ls.index import Collection
+
+#: Writes the new text of a deployment file instead of the atomic write on disk (the language
+#: server hands it to the editor when the file is open there).
+RecordWriter = Callable[[Path, str], object]
+
+Result = TypeVar("Result", bound=RequestResult)
+
+
+def identity_of(name: object, artifact_type: object) -> Identity | None:
+    """A record's identity (:func:`skillmeat_ls.schema.identity`), if its name and type are
+    strings at all."""
+    if isinstance(name, str) and isinstance(artifact_type, str):
+        return identity(name, artifact_type)
+    return None
+
+
+@dataclass(frozen=True)
+class FileContents:
+    """A deployment file as read."""
+
+    raw: bytes  # its bytes, to tell whether someone changed it before it is replaced
+    text: str
+    unified_text: str  # ``text``, or its migration when the file was legacy (or mixed)
+    data: dict[str, Any]  # ``unified_text`` parsed
+    records: list[dict[str, Any]]  # the ``[[deployed]]`` records of ``data``
+    document: Document  # ``text`` parsed, for drift
+
+
+@dataclass(frozen=True)
+class LoadedProject:
+    """One request's view of a project: the profile root it works in, the deployment file there
+    as read, and how the request changes files."""
+
+    root: Path  # <real project>/<profile root>, e.g. .claude or .agents
+    profile: Profile
+    file: Path  # the deployment file to update or create (real path)
+    shown_file: Path  # the same under the project as the caller named it (for results)
+    contents: FileContents | None  # None: there is no deployment file yet
+    file_ops: FileOps
+    record_writer: RecordWriter | None = None
+    by_identity: dict[Identity, dict[str, Any]] = field(default_factory=dict)  # first record wins
+    by_path: dict[str, Identity] = field(default_factory=dict)  # normalised artifact_path
+    real_paths: RealPaths = field(default_factory=RealPaths)
+
+    @property
+    def exists(self) -> bool:
+        return self.contents is not None
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        """The unified records of the file, in file order."""
+        return self.contents.records if self.contents is not None else []
+
+    @property
+    def document(self) -> Document | None:
+        return self.contents.document if self.contents is not None else None
+
+    @property
+    def file_label(self) -> str:
+        return f"{self.root.name}/{self.file.name}"
+
+    def display(self, rel: str | None) -> str:
+        return display(self.root, rel)
+
+    def real_root_of(self, collection: Collection) -> str:
+        """The real path of a collection's folder."""
+        return self.real_paths.folder(collection.path)
+
+    def start_result(self, kind: type[Result], *, dry_run: bool) -> Result:
+        """An empty result of this request, placed in its profile and root."""
+        return kind(
+            file=self.shown_file if self.exists else None,
+            profile=self.profile.id,
+            root=self.root.name,
+            dry_run=dry_run,
+        )
+
+    def replace_file(self, text: str) -> None:
+        """Replace the deployment file with ``text``, unless another program changed it since
+        it was read (then nothing is written and the request is rolled back)."""
+        try:
+            current = Path(os.path.realpath(self.file)).read_bytes()
+        except FileNotFoundError:
+            current = None
+        if current != (self.contents.raw if self.contents is not None else None):
+            raise RuntimeError(f"{self.file_label} was changed by another program meanwhile")
+        (self.record_writer or self.file_ops.write_text)(self.file, text)
+
+
+def _choose_file(root: Path) -> Path:
+    deployed = root / DEPLOYED_FILE_NAME
+    plan = root / PLAN_FILE_NAME
+    if root.name == CLAUDE_DIR and not os.path.lexists(deployed) and os.path.lexists(plan):
+        return plan
+    return deployed
+
+
+def profile_root(project: Path, profile: Profile) -> Path:
+    """The profile root a request for ``profile`` works in: the profile's own root, unless the
+    project has no file there but an existing root that belongs to the profile (``.codex``, the
+    codex root of releases before 0.74.0)."""
+    own = Path(project) / profile.root_dir
+    if os.path.lexists(_choose_file(own)):
+        return own
+    for file in project_files(Path(project)):
+        if profile_for_root(file.parent.name).id == profile.id and file.parent != own:
+            return file.parent
+    return own
+
+
+def deployment_file(project: Path, profile: Profile | None = None) -> Path | None:
+    """The deployment file a request on ``project`` (for ``profile``, default ``claude_code``)
+    reads and updates, if one exists.
+
+    ``.claude/.skillmeat-deployed.toml`` (the file SkillMeat reads) wins over
+    ``.claude/deployment.toml`` when both exist.
+    """
+    chosen = _choose_file(profile_root(Path(project), profile or resolve_profile(None)))
+    return chosen if os.path.lexists(chosen) else None
+
+
+def load(
+    project: Path | str,
+    profile: Profile | None = None,
+    *,
+    record_writer: RecordWriter | None = None,
+    file_ops: FileOps | None = None,
+) -> LoadedProject:
+    """``project``'s root for ``profile`` (default ``claude_code``) and its deployment file, as
+    they are now; :class:`DeployError` when either is unusable."""
+    profile = profile or resolve_profile(None)
+    shown_project = Path(project).absolute()
+    if not shown_project.is_dir():
+        raise DeployError(f"no such project directory: {project}")
+    root = profile_root(Path(os.path.realpath(shown_project)), profile)
+    shown_root = shown_project / root.name
+    if os.path.lexists(root):
+        real = os.path.realpath(root)
+        if real != str(root):
+            raise DeployError(
+                f"{shown_root} is a symlink to {real}: refused, skillmeat-ls writes "
+                f"only inside the project's own {root.name}/ directory"
+            )
+        if not root.is_dir():
+            raise DeployError(f"{shown_root} is not a directory")
+    file = _choose_file(root)
+    shown_file = shown_root / file.name
+    contents = _read(file, shown_file, root) if os.path.lexists(file) else None
+    loaded = LoadedProject(
+        root,
+        profile,
+        file,
+        shown_file,
+        contents,
+        file_ops if file_ops is not None else FileOps(),
+        record_writer,
+    )
+    for record in loaded.records:
+        found = identity_of(record.get("artifact_name"), record.get("artifact_type"))
+        if found is not None:
+            loaded.by_identity.setdefault(found, record)
+            path = record.get("artifact_path")
+            if isinstance(path, str) and not path_escapes(path):
+                loaded.by_path.setdefault(normal_rel(path), found)
+    return loaded
+
+
+def _read(file: Path, shown_file: Path, root: Path) -> FileContents:
+    real = os.path.realpath(file)
+    if not inside(real, str(root)) or real == str(root):
+        raise DeployError(f"{shown_file} is a symlink to {real}, outside {root.name}/: refused")
+    try:
+        raw = Path(real).read_bytes()
+    except OSError as exc:
+        raise DeployError(f"cannot read {shown_file}: {exc.strerror or exc}") from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DeployError(f"{shown_file} is not UTF-8 text ({exc}); nothing changed") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise DeployError(
+            f"{shown_file}: invalid TOML ({exc}); fix it first (skillmeat-ls check), nothing "
+            "changed"
+        ) from exc
+    unified_text = text
+    if "deployment" in data or "artifacts" in data:
+        try:
+            unified_text = migrate_text(text)
+        except MigrationError as exc:
+            raise DeployError(f"{shown_file}: {exc.message}") from exc
+        data = tomllib.loads(unified_text)
+    records = data.get("deployed", [])
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise DeployError(
+            f"{shown_file}: 'deployed' must be an array of tables ([[deployed]]); nothing changed"
+        )
+    return FileContents(raw, text, unified_text, data, records, parse_document(text))
+
+
+@contextlib.contextmanager
+def locked(
+    project: Path | str,
+    profile: Profile | None,
+    *,
+    dry_run: bool,
+    record_writer: RecordWriter | None = None,
+    file_ops: FileOps | None = None,
+) -> Iterator[LoadedProject]:
+    """The project, read under SkillMeat's lock of its deployment file, held until the request
+    ends: a ``skillmeat deploy`` at the same moment waits, and nothing it wrote before is lost
+    (the file is read again once the lock is held). A dry run takes no lock."""
+    first = load(project, profile, record_writer=record_writer, file_ops=file_ops)
+    if dry_run:
+        yield first
+        return
+    with contextlib.ExitStack() as held:
+        try:
+            if not os.path.lexists(first.root):
+                first.file_ops.make_folder(first.root)
+                held.callback(first.file_ops.remove_if_only_locks, first.root)
+            held.enter_context(destination_lock(first.file))
+        except LockTimeout as exc:
+            raise DeployError(f"{exc}; nothing changed") from None
+        except OSError as exc:
+            raise DeployError(
+                f"cannot lock {first.shown_file}: {exc.strerror or exc}; nothing changed"
+            ) from exc
+        yield load(project, first.profile, record_writer=record_writer, file_ops=first.file_ops)

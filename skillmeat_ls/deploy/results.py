@@ -1,0 +1,249 @@
+"""What a deploy, update, undeploy or status request reports, and the exceptions that become it.
+
+Result items are frozen dataclasses held in typed lists; they turn into JSON only in
+``as_dict()``, the one place where the wire format (the CLI's ``--format json``, the server's
+command results) is spelt out. Every item has ``name``, ``type``, ``path`` (``artifact_path``,
+relative to the profile root; None when no path could be derived) and ``collection``, in that
+order, then keys of its own.
+
+While a request is planned, an item that must not go ahead raises :class:`Refused` (it becomes an
+:class:`ErrorItem` and stops the whole request) or :class:`Skipped` (a :class:`SkippedItem`; the
+other items go on). :class:`DeployError` is for a request that cannot be carried out at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from skillmeat_ls.errors import UserFacingError
+from skillmeat_ls.profiles import DEFAULT_PROFILE_ID
+from skillmeat_ls.schema import CLAUDE_DIR
+
+#: ``skipped`` codes that mean "your changes were protected" (the CLI exits 1 on them).
+CONFLICT_CODES = frozenset({"local-modifications", "untracked", "conflict", "unknown-state"})
+
+
+class DeployError(UserFacingError):
+    """A request that cannot be carried out at all (bad project, unreadable deployment file,
+    ambiguous or unknown name). Its message is one line meant for the user."""
+
+
+# --- result items --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResultItem:
+    """The artifact an item is about; the base of every item kind."""
+
+    name: str
+    type: str
+    path: str | None
+    collection: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "path": self.path,
+            "collection": self.collection,
+        }
+
+
+@dataclass(frozen=True)
+class DeployedItem(ResultItem):
+    """An artifact copied into the project (or, in a dry run, that would be)."""
+
+    content_hash: str  # of the deployed copy, after the skip list
+    replaced_from: str | None  # the collection of the replaced record, when it was another one
+    warnings: tuple[str, ...]  # entries of the artifact that were not copied, and why
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **super().as_dict(),
+            "content_hash": self.content_hash,
+            "replaced_from": self.replaced_from,
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class RemovedItem(ResultItem):
+    """A record undeployed, with its copy (``missing``: the copy was already gone)."""
+
+    content_hash: str | None  # as recorded
+    missing: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**super().as_dict(), "content_hash": self.content_hash, "missing": self.missing}
+
+
+@dataclass(frozen=True)
+class SkippedItem(ResultItem):
+    """An artifact left alone: ``code`` says why (:data:`CONFLICT_CODES`, ``up-to-date``,
+    ``aborted``), ``reason`` says it to the user."""
+
+    code: str
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**super().as_dict(), "code": self.code, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class ErrorItem(ResultItem):
+    """An artifact that was refused, or whose change failed (and was undone)."""
+
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**super().as_dict(), "message": self.message}
+
+
+@dataclass(frozen=True)
+class RemovalError(ErrorItem):
+    """An undeploy that failed once under way; like a removed item, it names the recorded hash."""
+
+    content_hash: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **ResultItem.as_dict(self),
+            "content_hash": self.content_hash,
+            "message": self.message,
+        }
+
+
+# --- what a planned item raises ------------------------------------------------------------------
+
+
+class Refused(Exception):
+    """An item that must not be deployed (an ``errors`` entry)."""
+
+    def __init__(self, message: str, path: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+
+    def item(
+        self, name: str, artifact_type: str, path: str | None, collection: str | None
+    ) -> ErrorItem:
+        """The error entry; the path the refusal names wins over the one the caller knew."""
+        return ErrorItem(name, artifact_type, self.path or path, collection, self.message)
+
+
+class Skipped(Exception):
+    """An item left alone for a reason of its own (a ``skipped`` entry)."""
+
+    def __init__(self, code: str, reason: str, path: str | None = None) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+        self.path = path
+
+    def item(
+        self, name: str, artifact_type: str, path: str | None, collection: str | None
+    ) -> SkippedItem:
+        """The skipped entry; the path the skip names wins over the one the caller knew."""
+        return SkippedItem(
+            name, artifact_type, self.path or path, collection, self.code, self.reason
+        )
+
+
+def describe(exc: BaseException) -> str:
+    """One line for an item's message about a step that failed."""
+    if isinstance(exc, Refused):
+        return exc.message
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"{exc.strerror}{where}"
+    return str(exc) or type(exc).__name__
+
+
+# --- request results -----------------------------------------------------------------------------
+
+
+@dataclass
+class RequestResult:
+    """What one request did: its items skipped and failed, and the file (the items done are the
+    subclass's own list)."""
+
+    skipped: list[SkippedItem] = field(default_factory=list)
+    errors: list[ErrorItem] = field(default_factory=list)
+    file: Path | None = None
+    dry_run: bool = False
+    profile: str = DEFAULT_PROFILE_ID  # the profile the request worked in
+    root: str = CLAUDE_DIR  # its profile root; every item's ``path`` is relative to it
+
+    def _as_dict(self, done_key: str, done: Sequence[ResultItem]) -> dict[str, Any]:
+        return {
+            done_key: [item.as_dict() for item in done],
+            "skipped": [item.as_dict() for item in self.skipped],
+            "errors": [item.as_dict() for item in self.errors],
+            "file": str(self.file) if self.file is not None else None,
+            "profile": self.profile,
+            "root": self.root,
+        }
+
+
+@dataclass
+class DeployResult(RequestResult):
+    """What a deploy or update request did; ``as_dict()`` is the JSON the server returns."""
+
+    deployed: list[DeployedItem] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        """True if anything errored or was skipped to protect local changes."""
+        return bool(self.errors) or any(s.code in CONFLICT_CODES for s in self.skipped)
+
+    def as_dict(self) -> dict[str, Any]:
+        return self._as_dict("deployed", self.deployed)
+
+
+@dataclass
+class UndeployResult(RequestResult):
+    """What an undeploy request did; ``as_dict()`` is the JSON the CLI prints."""
+
+    removed: list[RemovedItem] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors)
+
+    def as_dict(self) -> dict[str, Any]:
+        return self._as_dict("removed", self.removed)
+
+
+@dataclass(frozen=True)
+class RecordStatus:
+    """One record's drift state: in-sync, modified, update-available, conflict, missing, unknown."""
+
+    name: str | None
+    type: str | None
+    collection: str | None
+    path: str | None
+    state: str
+    recorded_hash: str | None
+    project_hash: str | None
+    collection_hash: str | None
+    message: str
+    profile: str = DEFAULT_PROFILE_ID  # SkillMeat's: deployment_profile_id or claude_code
+    root: str = CLAUDE_DIR  # the profile root whose file lists the record
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "profile": self.profile,
+            "root": self.root,
+            "collection": self.collection,
+            "path": self.path,
+            "state": self.state,
+            "content_hash": self.recorded_hash,
+            "project_hash": self.project_hash,
+            "collection_hash": self.collection_hash,
+            "message": self.message,
+        }
