@@ -3,14 +3,12 @@
 Parsing never raises. :func:`parse_document` returns a :class:`Document` whose ``problems`` hold
 TOML syntax errors at the parser's position; everything that did parse is still available.
 
-Incremental by design. The text is split at top-level table headers (``[x]``, ``[[x]]``) into
-:class:`Chunk` objects, each parsed on its own and cached by its text: after a one-line edit only
-the edited chunk is parsed again, whatever the file's size. Chunks are parsed by a fast path that
-reads the common shapes of deployment files (plain strings, booleans, integers, arrays of
-strings) with a handful of regular expressions and records every key's and value's span; anything
-else goes to ``tomllib``. Chunks are then checked against each other with TOML's table rules; any
-doubt there is settled by parsing the whole file with ``tomllib``, so the syntax verdict is always
-the whole-file verdict (a property test holds the two together).
+Incremental by design. The text is split into chunks at top-level table headers and each chunk is
+parsed on its own (:mod:`skillmeat_ls.chunks`); after a one-line edit only the edited chunk is
+parsed again, whatever the file's size, and the chunks before and after it are reused as they
+are. Chunks that might break TOML's table rules together are settled by parsing the whole file
+with ``tomllib``, so the syntax verdict is always the whole-file verdict (a property test holds
+the two together). This module places the chunks in the text and reads records out of them.
 
 Offsets are code-point offsets into the text. :meth:`Document.position` turns one into the
 (line, column) an editor wants, the column in UTF-16 code units by default.
@@ -18,19 +16,30 @@ Offsets are code-point offsets into the text. :meth:`Document.position` turns on
 
 from __future__ import annotations
 
-import re
 import sys
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import pairwise
-from typing import Any, NamedTuple
+from typing import Any
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
+from skillmeat_ls.chunks import (
+    HEADER_CANDIDATE,
+    RECORD_ARRAYS,
+    Chunk,
+    Entry,
+    Span,
+    SyntaxProblem,
+    parse_chunk,
+    parse_chunks,
+    split_chunks,
+    syntax_problem,
+    tables_conflict,
+)
 from skillmeat_ls.schema import (
     DEFAULT_COLLECTION,
     LEGACY_TO_UNIFIED,
@@ -38,423 +47,8 @@ from skillmeat_ls.schema import (
     conventional_path,
 )
 
-Span = tuple[int, int]
 #: Position encodings, as LSP names them: what a column counts.
 UTF8, UTF16, UTF32 = "utf-8", "utf-16", "utf-32"
-
-# --- lexical pieces shared by the splitter and the fast path --------------------------------------
-
-_BARE_KEY = r"[A-Za-z0-9_-]+"
-_PLAIN_BASIC = r'"[^"\\\x00-\x08\x0a-\x1f\x7f]*"'  # a basic string without escapes
-_PLAIN_LITERAL = r"'[^'\x00-\x08\x0a-\x1f\x7f]*'"
-_KEY = rf"(?:{_BARE_KEY}|{_PLAIN_BASIC}|{_PLAIN_LITERAL})"
-_WS = r"[ \t]*"
-_COMMENT = r"(?:#[^\x00-\x08\x0a-\x1f\x7f]*)?"
-_EOL = r"(?:\r?\n|\Z)"
-
-#: A line that may be a top-level table header (the splitter's candidates).
-_HEADER_CANDIDATE = re.compile(r"^[ \t]*\[", re.MULTILINE)
-#: A complete header line in the fast path's subset.
-_HEADER_LINE = re.compile(
-    rf"{_WS}(\[\[?){_WS}({_KEY}(?:{_WS}\.{_WS}{_KEY})*){_WS}(\]\]?){_WS}{_COMMENT}{_EOL}"
-)
-_KEY_PART = re.compile(rf"{_WS}({_KEY}){_WS}\.?")
-
-_ARRAY_SPACE = r"(?:[ \t\n]|\r\n|#[^\x00-\x08\x0a-\x1f\x7f]*(?=\r?\n))*"
-_STRING = rf"(?:{_PLAIN_BASIC}|{_PLAIN_LITERAL})"
-_STRING_ARRAY = (
-    rf"\[{_ARRAY_SPACE}(?:{_STRING}{_ARRAY_SPACE},{_ARRAY_SPACE})*(?:{_STRING}{_ARRAY_SPACE})?\]"
-)
-_INTEGER = r"[+-]?(?:0|[1-9](?:_?[0-9])*)"
-#: ``key = value`` (or a blank / comment-only line) in the fast path's subset.
-_ENTRY_LINE = re.compile(
-    rf"{_WS}(?:(?P<key>{_KEY}){_WS}={_WS}"
-    rf"(?:(?P<string>{_PLAIN_BASIC}|{_PLAIN_LITERAL})|(?P<bool>true|false)|(?P<int>{_INTEGER})"
-    rf"|(?P<array>{_STRING_ARRAY})){_WS})?{_COMMENT}{_EOL}"
-)
-_STRING_GROUP, _BOOL_GROUP, _INT_GROUP = (_ENTRY_LINE.groupindex[n] for n in ("string", "bool", "int"))
-_ARRAY_ITEM = re.compile(_STRING)
-_ERROR_AT = re.compile(r"\(at line (\d+), column (\d+)\)$")
-_ERROR_AT_END = "(at end of document)"
-
-
-def _unquote_key(key: str) -> str:
-    return key[1:-1] if key[:1] in "\"'" else key
-
-
-def _header_path(text: str) -> tuple[str, ...]:
-    return tuple(_unquote_key(m.group(1)) for m in _KEY_PART.finditer(text))
-
-
-# --- chunks ---------------------------------------------------------------------------------------
-
-
-class Entry(NamedTuple):
-    """One ``key = value`` of a chunk, with offsets relative to the chunk's start.
-
-    Plain ints rather than span tuples: a 10,000-record file holds 130,000 of these.
-    """
-
-    key: str
-    value: Any
-    key_start: int
-    key_end: int
-    value_start: int
-    value_end: int
-
-    @property
-    def key_span(self) -> Span:
-        return (self.key_start, self.key_end)
-
-    @property
-    def value_span(self) -> Span:
-        return (self.value_start, self.value_end)
-
-    def shifted(self, offset: int) -> Entry:
-        return Entry(self.key, self.value, self.key_start + offset, self.key_end + offset,
-                     self.value_start + offset, self.value_end + offset)
-
-
-@dataclass(frozen=True, slots=True)
-class SyntaxProblem:
-    message: str
-    offset: int  # relative to the chunk (or document, once placed)
-
-
-@dataclass(eq=False, slots=True)
-class Chunk:
-    """A top-level header and the lines up to the next one, parsed on its own.
-
-    ``kind`` is ``"root"`` (text before the first header), ``"table"`` or ``"array"``
-    (an array-of-tables element). A chunk is immutable once parsed and shared between
-    successive versions of a document, so everything in it is relative to its own start.
-    """
-
-    text: str
-    kind: str
-    path: tuple[str, ...]
-    header_span: Span
-    entries: dict[str, Entry]
-    data: dict[str, Any] | None  # None when the chunk has a syntax error
-    error: SyntaxProblem | None
-    line_count: int
-    _line_starts: list[int] | None = field(default=None, repr=False)
-    #: Facts derived from this chunk alone, memoised by the rules (the chunk never changes).
-    memo: dict[str, Any] = field(default_factory=dict, repr=False)
-
-    def line_starts(self) -> list[int]:
-        if self._line_starts is None:
-            starts = [0]
-            starts.extend(m.end() for m in re.finditer("\n", self.text))
-            self._line_starts = starts
-        return self._line_starts
-
-
-def _fast_entries(text: str, start: int) -> dict[str, Entry] | None:
-    """Entries of ``text[start:]`` if every line is in the fast path's subset, else None.
-
-    The hot loop of parsing: group numbers rather than names, one slice per value.
-    """
-    entries: dict[str, Entry] = {}
-    seen: dict[str, str] = {}
-    pos, end = start, len(text)
-    match = _ENTRY_LINE.match
-    intern = sys.intern
-    while pos < end:
-        m = match(text, pos)
-        if m is None:
-            return None
-        line_end = m.end()
-        if line_end == pos:
-            return None
-        pos = line_end
-        kind = m.lastindex  # the value's group: the last one a line can close
-        if kind is None:
-            continue  # blank or comment-only
-        key_start, key_end = m.span(1)
-        key = intern(text[key_start + 1 : key_end - 1] if text[key_start] in "\"'"
-                     else text[key_start:key_end])
-        if key in entries:
-            return None  # let tomllib word the error
-        value_start, value_end = m.span(kind)
-        if kind == _STRING_GROUP:
-            raw = text[value_start + 1 : value_end - 1]
-            value: Any = seen.setdefault(raw, raw)  # a record repeats its hash
-        elif kind == _BOOL_GROUP:
-            value = text[value_start] == "t"
-        elif kind == _INT_GROUP:
-            value = int(text[value_start:value_end].replace("_", ""))
-        else:
-            value = [item[1:-1] for item in _ARRAY_ITEM.findall(text, value_start, value_end)]
-        entries[key] = Entry(key, value, key_start, key_end, value_start, value_end)
-    return entries
-
-
-def _slow_entries(text: str, data: dict[str, Any]) -> dict[str, Entry]:
-    """Spans for the keys of a chunk ``tomllib`` parsed: each key's first ``key =`` line."""
-    entries: dict[str, Entry] = {}
-    for key, value in data.items():
-        quoted = "|".join(re.escape(form) for form in (key, f'"{key}"', f"'{key}'"))
-        m = re.search(rf"^[ \t]*({quoted})[ \t]*[=.]", text, re.MULTILINE)
-        if m is None:
-            continue
-        value_start = m.end()
-        line_end = text.find("\n", value_start)
-        value_end = len(text) if line_end < 0 else line_end
-        raw = text[value_start:value_end].strip()
-        value_start = text.index(raw, value_start) if raw else value_start
-        entries[key] = Entry(key, value, *m.span(1), value_start, value_start + len(raw))
-    return entries
-
-
-def _parse_error(exc: tomllib.TOMLDecodeError, text: str) -> SyntaxProblem:
-    message = str(exc)
-    m = _ERROR_AT.search(message)
-    if m:
-        line, column = int(m.group(1)), int(m.group(2))
-        starts = [0, *(mm.end() for mm in re.finditer("\n", text))]
-        offset = min(starts[min(line, len(starts)) - 1] + column - 1, len(text))
-        message = message[: m.start()].rstrip()
-    else:
-        offset = len(text)
-        message = message.replace(_ERROR_AT_END, "").rstrip() + " (at end of file)"
-    return SyntaxProblem(message, offset)
-
-
-def parse_chunk(text: str) -> Chunk:
-    """Parse one chunk: a header line (or none, for the root) and its key/value lines."""
-    kind, path, header_span, body = "root", (), (0, 0), 0
-    if text.lstrip(" \t").startswith("["):
-        header = _HEADER_LINE.match(text)
-        if header is not None and len(header.group(1)) == len(header.group(3)):
-            kind = "array" if header.group(1) == "[[" else "table"
-            path = _header_path(header.group(2))
-            header_span = (header.start(1), header.end(3))
-            body = header.end()
-        else:
-            header = None
-    else:
-        header = text  # no header to read
-    line_count = text.count("\n")
-    if header is not None:
-        entries = _fast_entries(text, body)
-        if entries is not None:
-            data = {key: entry.value for key, entry in entries.items()}
-            return Chunk(text, kind, path, header_span, entries, data, None, line_count)
-    try:
-        parsed = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        return Chunk(text, kind, path, header_span, {}, None, _parse_error(exc, text), line_count)
-    except RecursionError:
-        problem = SyntaxProblem("Nested too deeply to read", 0)
-        return Chunk(text, kind, path, header_span, {}, None, problem, line_count)
-    if kind == "root" and text.lstrip(" \t").startswith("["):
-        # A header the fast path could not read (escapes, odd spacing): take tomllib's view.
-        kind, path, data, header_span = _describe_header(text, parsed)
-    else:
-        data = _descend(parsed, path, kind)
-    return Chunk(text, kind, path, header_span, _slow_entries(text, data), data, None, line_count)
-
-
-def _describe_header(text: str, parsed: dict[str, Any]) -> tuple[str, tuple[str, ...], dict, Span]:
-    line_end = text.find("\n")
-    header_text = text[: line_end if line_end >= 0 else len(text)].rstrip()
-    kind = "array" if header_text.lstrip().startswith("[[") else "table"
-    path: list[str] = []
-    node: Any = parsed
-    while isinstance(node, dict) and len(node) == 1:
-        key, node = next(iter(node.items()))
-        path.append(key)
-        if isinstance(node, list) and node and isinstance(node[-1], dict):
-            node = node[-1]
-            break
-    data = node if isinstance(node, dict) else {}
-    start = len(header_text) - len(header_text.lstrip())
-    return kind, tuple(path), data, (start, len(header_text))
-
-
-def _descend(parsed: dict[str, Any], path: tuple[str, ...], kind: str) -> dict[str, Any]:
-    node: Any = parsed
-    for key in path:
-        node = node.get(key) if isinstance(node, dict) else None
-        if isinstance(node, list):
-            node = node[-1] if node else None
-    return node if isinstance(node, dict) else {}
-
-
-# --- inline records: ``deployed = [{ ... }, ...]`` -------------------------------------------------
-# tomli_w writes an array of tables inline when it fits on one line, and so does SkillMeat.
-
-_STRING_START = re.compile(r"\"\"\"|'''|\"|'")
-
-
-def _skip_string(text: str, pos: int) -> int:
-    """The index just past the string literal starting at ``pos``."""
-    quote = _STRING_START.match(text, pos).group()  # type: ignore[union-attr]
-    i = pos + len(quote)
-    while i < len(text):
-        if quote[0] == '"' and text[i] == "\\":
-            i += 2
-            continue
-        if text.startswith(quote, i):
-            return i + len(quote)
-        i += 1
-    return len(text)
-
-
-def _scan_value(text: str, pos: int, stops: str) -> int:
-    """The end of the TOML value at ``pos``: where a ``stops`` character appears at depth 0."""
-    depth, i = 0, pos
-    while i < len(text):
-        char = text[i]
-        if char in "\"'":
-            i = _skip_string(text, i)
-            continue
-        if char == "#":
-            newline = text.find("\n", i)
-            i = len(text) if newline < 0 else newline
-            continue
-        if char in "[{":
-            depth += 1
-        elif char in "]}":
-            if depth == 0:
-                return i
-            depth -= 1
-        elif depth == 0 and char in stops:
-            return i
-        i += 1
-    return i
-
-
-def _inline_table_spans(text: str, pos: int) -> list[Span]:
-    """Spans of the ``{...}`` items of the array value that starts at or after ``pos``."""
-    start = text.find("[", pos)
-    spans: list[Span] = []
-    i = start + 1
-    while 0 < i < len(text):
-        char = text[i]
-        if char == "{":
-            end = _scan_value(text, i + 1, "") + 1
-            spans.append((i, end))
-            i = end
-        elif char == "]":
-            break
-        elif char in "\"'":
-            i = _skip_string(text, i)
-        elif char == "#":
-            newline = text.find("\n", i)
-            i = len(text) if newline < 0 else newline
-        else:
-            i += 1
-    return spans
-
-
-def _inline_entries(text: str, table: dict[str, Any]) -> dict[str, Entry]:
-    entries: dict[str, Entry] = {}
-    for key, value in table.items():
-        forms = "|".join(re.escape(form) for form in (key, f'"{key}"', f"'{key}'"))
-        m = re.search(rf"(?:^|[{{,\s])({forms})[ \t]*=[ \t]*", text)
-        if m is None:
-            continue
-        end = _scan_value(text, m.end(), ",")
-        raw_end = len(text[m.end() : end].rstrip()) + m.end()
-        entries[key] = Entry(key, value, *m.span(1), m.end(), raw_end)
-    return entries
-
-
-def _inline_records(root: Chunk) -> list[tuple[str, Chunk, int]]:
-    """Records written inline in the root chunk, as (schema, chunk, offset in root). Memoised."""
-    if "inline" in root.memo:
-        return root.memo["inline"]
-    found: list[tuple[str, Chunk, int]] = []
-    for key, schema in (("deployed", "unified"), ("artifacts", "legacy")):
-        value, entry = (root.data or {}).get(key), root.entries.get(key)
-        if not value or entry is None or not isinstance(value, list):
-            continue
-        if not all(isinstance(item, dict) for item in value):
-            continue
-        spans = _inline_table_spans(root.text, entry.key_span[1])
-        if len(spans) != len(value):
-            spans = [entry.value_span] * len(value)
-        for (start, end), table in zip(spans, value, strict=True):
-            text = root.text[start:end]
-            sub = Chunk(
-                text,
-                "array",
-                (key,),
-                (0, 1),
-                _inline_entries(text, table),
-                table,
-                None,
-                text.count("\n"),
-            )
-            found.append((schema, sub, start))
-    root.memo["inline"] = found
-    return found
-
-
-# --- splitting and cross-chunk checks -------------------------------------------------------------
-
-
-def split_chunks(text: str) -> list[str]:
-    """Split at lines that look like top-level headers (possibly wrongly; see ``_parse_chunks``)."""
-    cuts = [m.start() for m in _HEADER_CANDIDATE.finditer(text)]
-    if not cuts or cuts[0] != 0:
-        cuts.insert(0, 0)
-    cuts.append(len(text))
-    return [text[a:b] for a, b in pairwise(cuts) if b > a] or [""]
-
-
-MAX_JOINS = 64
-
-
-def _parse_chunks(pieces: list[str], cache: dict[str, Chunk]) -> list[Chunk]:
-    """Parse pieces, joining a piece with the next when it ends inside an unfinished construct.
-
-    A split inside a multi-line string or array leaves the piece before it unterminated, which
-    ``tomllib`` reports at the end of the document: exactly the case to join. After
-    ``MAX_JOINS`` joins in a row the rest is parsed as one chunk, which bounds the cost.
-    """
-    chunks: list[Chunk] = []
-    i, n = 0, len(pieces)
-    while i < n:
-        text = pieces[i]
-        chunk = cache.get(text) or parse_chunk(text)
-        joins = 0
-        while chunk.error is not None and chunk.error.offset == len(chunk.text) and i + 1 < n:
-            i += 1
-            joins += 1
-            text = text + ("".join(pieces[i:]) if joins >= MAX_JOINS else pieces[i])
-            if joins >= MAX_JOINS:
-                i = n - 1
-            chunk = cache.get(text) or parse_chunk(text)
-        chunks.append(chunk)
-        i += 1
-    return chunks
-
-
-def _tables_conflict(chunks: list[Chunk]) -> bool:
-    """True when the chunks might break TOML's table rules together (then ask tomllib)."""
-    root_keys: set[str] = set()
-    tables: set[tuple[str, ...]] = set()
-    arrays: set[tuple[str, ...]] = set()
-    for chunk in chunks:
-        if chunk.data is None:
-            continue
-        if chunk.kind == "root":
-            root_keys.update(chunk.data)
-            continue
-        if len(chunk.path) != 1:
-            return True  # dotted headers: leave the subtle cases to tomllib
-        if chunk.kind == "table":
-            if chunk.path in tables or chunk.path in arrays:
-                return True
-            tables.add(chunk.path)
-        else:
-            if chunk.path in tables:
-                return True
-            arrays.add(chunk.path)
-    return any((key,) in tables or (key,) in arrays for key in root_keys)
 
 
 # --- records --------------------------------------------------------------------------------------
@@ -512,15 +106,15 @@ class Record(PlacedChunk):
     def text(self, unified_key: str) -> str | None:
         """A string field by its unified meaning; None when absent or not a string.
 
-        Memoised on the chunk: the rules ask for the same few fields many times."""
-        memo = self.chunk.memo
-        key = (self.schema, unified_key)
-        try:
-            return memo[key]  # type: ignore[no-any-return]
-        except KeyError:
-            value = self.raw(self.meaning(unified_key))
-            found = memo[key] = value if isinstance(value, str) else None
-            return found
+        The rules' most frequent call, so :meth:`meaning` and :meth:`raw` are inlined here."""
+        data = self.chunk.data
+        if data is None:
+            return None
+        key = unified_key
+        if self.schema != "unified":
+            key = _UNIFIED_TO_LEGACY.get(unified_key, unified_key)
+        value = data.get(key)
+        return value if isinstance(value, str) else None
 
     @property
     def name(self) -> str | None:
@@ -544,7 +138,10 @@ class Record(PlacedChunk):
 
 
 _UNIFIED_TO_LEGACY = {unified: legacy for legacy, unified in LEGACY_TO_UNIFIED.items()}
-_RECORD_SCHEMA = {("deployed",): "unified", ("artifacts",): "legacy"}
+#: A table header's path -> the schema of the records it holds (``[[deployed]]``: unified).
+_RECORD_SCHEMA: dict[tuple[str, ...], str] = {
+    (key,): schema for key, schema in RECORD_ARRAYS.items()
+}
 
 
 @dataclass(eq=False)
@@ -666,10 +263,6 @@ def _index_of_units(segment: str, units: int, encoding: str) -> int:
     return len(segment)
 
 
-def _ends_unfinished(chunk: Chunk) -> bool:
-    return chunk.error is not None and chunk.error.offset == len(chunk.text)
-
-
 def _reusable_edges(previous: Document, text: str) -> tuple[int, int]:
     """How many leading and trailing chunks of ``previous`` stand unchanged in ``text``.
 
@@ -692,16 +285,16 @@ def _reusable_edges(previous: Document, text: str) -> tuple[int, int]:
         floor = placed[head].offset if head < count else len(previous.text)
         if start < floor or not text.startswith(p.chunk.text, start):
             break
-        if not _HEADER_CANDIDATE.match(p.chunk.text) or (start and text[start - 1] != "\n"):
+        if not HEADER_CANDIDATE.match(p.chunk.text) or (start and text[start - 1] != "\n"):
             break
         tail += 1
     middle_end = len(text) - _tail_length(placed, tail)
     while head:
-        if _ends_unfinished(placed[head - 1].chunk):
+        if placed[head - 1].chunk.unfinished:
             head -= 1
             continue
         boundary = placed[head - 1].offset + len(placed[head - 1].chunk.text)
-        if boundary == middle_end or _HEADER_CANDIDATE.match(text, boundary):
+        if boundary == middle_end or HEADER_CANDIDATE.match(text, boundary):
             break
         head -= 1
     return head, tail
@@ -717,7 +310,7 @@ def parse_document(text: str, previous: Document | None = None) -> Document:
     if previous is not None and previous.text and text:
         chunks = _reparse(previous, text)
     if chunks is None:
-        chunks = _parse_chunks(split_chunks(text), {})
+        chunks = parse_chunks(split_chunks(text), {})
     placed: list[PlacedChunk] = []
     records: list[Record] = []
     problems: list[SyntaxProblem] = []
@@ -725,16 +318,12 @@ def parse_document(text: str, previous: Document | None = None) -> Document:
     offset = line = 0
     for chunk in chunks:
         schema = _RECORD_SCHEMA.get(chunk.path) if chunk.kind == "array" else None
-        if (
-            chunk.kind == "root"
-            and chunk.data
-            and ("deployed" in chunk.data or "artifacts" in chunk.data)
-        ):
-            starts = chunk.line_starts()
-            for inline_schema, sub, start in _inline_records(chunk):
-                inline_line = line + bisect_right(starts, start) - 1
+        if chunk.kind == "root":
+            for inline in chunk.inline_records():
+                inline_line = line + bisect_right(chunk.line_starts(), inline.offset) - 1
                 records.append(
-                    Record(inline_schema, sub, offset + start, inline_line, len(records))
+                    Record(inline.schema, inline.chunk, offset + inline.offset, inline_line,
+                           len(records))
                 )
         if schema is not None:
             record = Record(schema, chunk, offset, line, len(records))
@@ -749,11 +338,11 @@ def parse_document(text: str, previous: Document | None = None) -> Document:
             problems.append(SyntaxProblem(chunk.error.message, offset + chunk.error.offset))
         offset += len(chunk.text)
         line += chunk.line_count
-    if not problems and _tables_conflict(chunks):
+    if not problems and tables_conflict(chunks):
         try:
             tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            problems.append(_parse_error(exc, text))
+            problems.append(syntax_problem(exc, text))
     return Document(text, placed, records, problems, legacy_header)
 
 
@@ -769,13 +358,8 @@ def _reparse(previous: Document, text: str) -> list[Chunk] | None:
     end = len(text) - _tail_length(placed, tail)
     middle = text[start:end]
     cache = {p.chunk.text: p.chunk for p in placed[head : len(placed) - tail]}
-    fresh = _parse_chunks(split_chunks(middle), cache) if middle else []
-    if (
-        tail
-        and fresh
-        and fresh[-1].error is not None
-        and fresh[-1].error.offset == len(fresh[-1].text)
-    ):
+    fresh = parse_chunks(split_chunks(middle), cache) if middle else []
+    if tail and fresh and fresh[-1].unfinished:
         return None
     kept_tail = [p.chunk for p in placed[len(placed) - tail :]] if tail else []
     return [p.chunk for p in placed[:head]] + fresh + kept_tail
@@ -800,6 +384,7 @@ __all__ = [
     "Field",
     "PlacedChunk",
     "Record",
+    "Span",
     "SyntaxProblem",
     "derived_path",
     "parse_chunk",

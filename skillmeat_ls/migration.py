@@ -8,9 +8,9 @@ unified key               taken from
 ========================  ====================================================================
 ``artifact_name``         ``name``
 ``artifact_type``         ``type``
-``from_collection``       ``[deployment].collection``; else the folder after ``collections``
-                          in ``deployed-from`` (``~/.skillmeat/collections/NAME``); else
-                          ``"default"``, as the legacy reader did
+``from_collection``       the folder after ``collections`` in the record's ``deployed-from``
+                          (``~/.skillmeat/collections/NAME``); else ``[deployment].collection``;
+                          else ``"default"``, as the legacy reader did
 ``deployed_at``           the record's ``deployed-at``, else the header's, made naive
                           (:func:`skillmeat_ls.writer.naive_iso`: ``Z`` removed)
 ``artifact_path``         derived from type and name (``skills/NAME``, ``commands/NAME.md``,
@@ -46,10 +46,12 @@ Nothing is lost; every legacy value lands in the output:
 
 Mixed files: the existing ``[[deployed]]`` records come first, in their order, then the migrated
 ones in ``[[artifacts]]`` order. A legacy record whose (name, type) is already recorded (by a
-unified record or an earlier legacy one) is folded into that record instead of duplicating it:
-the record's values stay, and the legacy values are added under their legacy names (``sha``,
-``deployed-at``, ``source``, ...), skipping those equal to the record's own, plus the header
-values as above. Existing unified records are otherwise only re-rendered, as SkillMeat would.
+unified record or an earlier legacy one) is folded into that record instead of duplicating it;
+records match as SkillMeat matches them (:func:`skillmeat_ls.schema.identity`: ``review.md`` is
+``review``, ``mcp_server`` is ``mcp``). The record's values stay, and the legacy values are added
+under their legacy names (``sha``, ``deployed-at``, ``source``, a differently spelt ``name`` or
+``type``, ...), skipping those equal to the record's own, plus the header values as above.
+Existing unified records are otherwise only re-rendered, as SkillMeat would.
 
 Missing legacy values are never invented: a record without ``name``, ``type``, ``sha`` or any
 ``deployed-at`` migrates with the keys it has, and the linter then reports what is missing.
@@ -78,8 +80,10 @@ from skillmeat_ls.schema import (
     LEGACY_TO_UNIFIED,
     TYPE_LAYOUT,
     UNIFIED_OMIT_WHEN_FALSY,
+    Identity,
     collection_from_path,
     conventional_path,
+    identity,
     is_safe_name,
 )
 from skillmeat_ls.writer import naive_iso, order_record, render_document
@@ -132,20 +136,20 @@ def migrate_document(data: Mapping[str, Any]) -> dict[str, Any]:
     legacy_records = _legacy_records(data)
     records = [dict(record) for record in _unified_records(data)]
 
-    index: dict[tuple[str, str], int] = {}
+    index: dict[Identity, int] = {}  # identity -> position of its record
     for position, record in enumerate(records):
-        identity = _identity(record.get("artifact_name"), record.get("artifact_type"))
-        if identity is not None:
-            index.setdefault(identity, position)
+        record_id = _identity(record.get("artifact_name"), record.get("artifact_type"))
+        if record_id is not None:
+            index.setdefault(record_id, position)
 
     for raw in legacy_records:
-        identity = _identity(raw.get("name"), raw.get("type"))
-        if identity is not None and identity in index:
-            _fold(records[index[identity]], raw, header)
+        record_id = _identity(raw.get("name"), raw.get("type"))
+        if record_id is not None and record_id in index:
+            _fold(records[index[record_id]], raw, header)
             continue
         records.append(_migrate_record(raw, header))
-        if identity is not None:
-            index[identity] = len(records) - 1
+        if record_id is not None:
+            index[record_id] = len(records) - 1
 
     document: dict[str, Any] = {"deployed": records}
     for key, value in data.items():
@@ -215,9 +219,10 @@ def _kind(value: object) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-def _identity(name: object, artifact_type: object) -> tuple[str, str] | None:
+def _identity(name: object, artifact_type: object) -> Identity | None:
+    """The (name, type) SkillMeat matches records by, if both are strings."""
     if isinstance(name, str) and isinstance(artifact_type, str):
-        return name, artifact_type
+        return identity(name, artifact_type)
     return None
 
 
@@ -267,11 +272,13 @@ def _migrate_record(raw: Mapping[str, Any], header: Mapping[str, Any]) -> dict[s
 
 
 def _fold(target: dict[str, Any], raw: Mapping[str, Any], header: Mapping[str, Any]) -> None:
-    """Add a legacy record's values to the record it duplicates, keeping the record's own."""
+    """Add a legacy record's values to the record it duplicates, keeping the record's own.
+
+    A value equal to the one in its unified slot is not repeated. ``name`` and ``type`` matched
+    by identity, so they can differ only in spelling (``review.md``, ``mcp_server``); such a
+    spelling is kept like any other differing value."""
     empty_slots = [slot for slot in _TIME_SLOTS if slot not in target]
     for key, value in raw.items():
-        if key in ("name", "type"):
-            continue  # equal: that is how the records matched
         slot = LEGACY_TO_UNIFIED.get(key)
         if slot is not None and _same(target.get(slot), value):
             continue

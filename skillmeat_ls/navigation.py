@@ -44,10 +44,6 @@ STATE_LABELS = {
 }
 
 
-def _collection_name(doc: Document, record: Record) -> str | None:
-    return doc.collection_of(record)[0] or None
-
-
 def collection_artifact(
     doc: Document, record: Record, context: Context
 ) -> CollectionArtifact | None:
@@ -55,7 +51,7 @@ def collection_artifact(
     name, artifact_type = record.name, record.type
     if context.collections is None or not name or not artifact_type:
         return None
-    collection = context.collections.get(_collection_name(doc, record) or "")
+    collection = context.collections.get(doc.collection_of(record)[0])
     if collection is None:
         return None
     found = collection.find(name, canonical_type(artifact_type)) or collection.find(
@@ -77,13 +73,14 @@ def hover(doc: Document, offset: int, context: Context) -> tuple[str, Span] | No
     if record is None:
         return None
     name, artifact_type = record.name or "?", record.type or "?"
-    collection = _collection_name(doc, record)
+    collection = doc.collection_of(record)[0]
     artifact = collection_artifact(doc, record, context)
     state = drift_state(doc, record, context)
     lines = [f"**{name}** ({artifact_type})", ""]
-    known = context.collections is not None and collection is not None
-    exists = known and context.collections.get(collection) is not None  # type: ignore[union-attr]
-    where = "" if not known else (" — found" if exists else " — **not found**")
+    where = ""
+    if context.collections is not None and collection:
+        found = context.collections.get(collection) is not None
+        where = " — found" if found else " — **not found**"
     lines.append(f"- Collection: `{collection or '?'}`{where}")
     lines.append(f"- Deployed: {record.text('deployed_at') or '—'}")
     path = derived_path(record)
@@ -151,7 +148,7 @@ def completions(doc: Document, offset: int, context: Context) -> list[Completion
             for n in index.names()
         ]
     if key in ("artifact_name", "name") and record is not None and index is not None:
-        collection = index.get(_collection_name(doc, record) or "")
+        collection = index.get(doc.collection_of(record)[0])
         if collection is None:
             return []
         wanted = record.type
@@ -198,7 +195,7 @@ def symbols(doc: Document) -> list[Symbol]:
         found.append(
             Symbol(
                 f"{record.name or '?'} ({record.type or '?'})",
-                f"from {_collection_name(doc, record) or '?'}",
+                f"from {doc.collection_of(record)[0] or '?'}",
                 SYMBOL_KIND.get(record.type or "", "object"),
                 (record.offset, max(end, selection[1])),
                 selection,
@@ -261,7 +258,7 @@ def _state_lens(
     doc: Document, record: Record, state: DriftState | None, project: str | None,
     context: Context,
 ) -> Lens:
-    collection = _collection_name(doc, record) or "?"
+    collection = doc.collection_of(record)[0] or "?"
     if state is None:
         return Lens(
             record.header_span,

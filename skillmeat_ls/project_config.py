@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 if sys.version_info >= (3, 11):
@@ -29,15 +30,15 @@ else:  # pragma: no cover - exercised on 3.10 only
 from skillmeat_ls.document import Document, Span, parse_document
 from skillmeat_ls.rules import (
     ALL_CODES,
-    SEVERITY,
     SEVERITY_BY_NAME,
     Diagnostic,
     Ignore,
     RuleSettings,
     Severity,
+    finding,
     rule_syntax,
 )
-from skillmeat_ls.schema import KNOWN_TYPES, canonical_type, normalize_name
+from skillmeat_ls.schema import KNOWN_TYPES, Identity, identity
 from skillmeat_ls.writer import toml_string
 
 CONFIG_NAMES = ("skillmeat-ls.toml", ".skillmeat-ls.toml")
@@ -73,8 +74,8 @@ def find_config(start: Path, stop: Path | None = None) -> Path | None:
         folder = folder.parent
 
 
-def _problem(code: str, message: str, span: Span, severity: Severity | None = None) -> Diagnostic:
-    return Diagnostic(code, severity or SEVERITY[code], f"{CONFIG_NAMES[0]}: {message}", span)
+def _problem(code: str, message: str, span: Span) -> Diagnostic:
+    return finding(code, f"{CONFIG_NAMES[0]}: {message}", span)
 
 
 def _span_of(document: Document, table: tuple[str, ...], key: str | None, index: int = 0) -> Span:
@@ -105,13 +106,16 @@ def parse_config(path: Path, text: str) -> ProjectConfig:
     data = tomllib.loads(text)
     problems: list[Diagnostic] = []
 
-    def bad(code: str, message: str, table: tuple[str, ...], key: str | None, index: int = 0):
+    def bad(
+        code: str, message: str, table: tuple[str, ...], key: str | None, index: int = 0
+    ) -> None:
         problems.append(_problem(code, message, _span_of(document, table, key, index)))
 
     for key in data:
         if key not in ("rules", "severity", "ignore"):
             bad("SM103", f"unknown key or table '{key}' (known: rules, severity, ignore)", (), key)
-    disabled, severity = set(), {}
+    disabled: set[str] = set()
+    severity: dict[str, Severity] = {}
     for table, values in (("rules", data.get("rules")), ("severity", data.get("severity"))):
         if values is None:
             continue
@@ -129,13 +133,17 @@ def parse_config(path: Path, text: str) -> ProjectConfig:
             else:
                 wanted = "true or false" if table == "rules" else ", ".join(SEVERITY_BY_NAME)
                 bad("SM111", f"{table}.{code} must be {wanted}", (table,), code)
-    ignores = []
+    ignores: list[Ignore] = []
     entries = data.get("ignore", [])
     if not isinstance(entries, list):
         bad("SM111", "'ignore' must be an array of tables ([[ignore]])", (), "ignore")
         entries = []
+
+    def bad_ignore(number: int, code: str, message: str, key: str | None) -> None:
+        bad(code, message, ("ignore",), key, number)
+
     for number, entry in enumerate(entries):
-        ignore = _ignore(entry, lambda c, m, k, n=number: bad(c, m, ("ignore",), k, n))
+        ignore = _ignore(entry, partial(bad_ignore, number))
         if ignore is not None:
             ignores.append(ignore)
     settings = RuleSettings(
@@ -144,7 +152,11 @@ def parse_config(path: Path, text: str) -> ProjectConfig:
     return ProjectConfig(path, settings, tuple(problems), document)
 
 
-def _ignore(entry: object, bad) -> Ignore | None:  # type: ignore[no-untyped-def]
+#: Reports a problem with an ``[[ignore]]`` entry: (code, message, the key it is about).
+_Report = Callable[[str, str, str | None], None]
+
+
+def _ignore(entry: object, bad: _Report) -> Ignore | None:
     if not isinstance(entry, dict):
         bad("SM111", "each [[ignore]] entry must be a table", None)
         return None
@@ -164,13 +176,13 @@ def _ignore(entry: object, bad) -> Ignore | None:  # type: ignore[no-untyped-def
         bad("SM111", "'reason' must say why (a non-empty string)", "reason")
         return None
     artifact = entry.get("artifact")
-    pair = None
+    pair: Identity | None = None
     if artifact is not None:
         name, sep, kind = artifact.rpartition(":") if isinstance(artifact, str) else ("", "", "")
         if not sep or not name or kind not in KNOWN_TYPES:
             bad("SM111", "'artifact' must be \"name:type\" with a known type", "artifact")
             return None
-        pair = (normalize_name(name), canonical_type(kind))
+        pair = identity(name, kind)
     profile = entry.get("profile")
     if profile is not None and not (isinstance(profile, str) and profile):
         bad("SM111", "'profile' must be a profile id such as \"codex\"", "profile")

@@ -134,8 +134,10 @@ class DiskProbe:
         try:
             fingerprint = "" if self._one_shot else tree_fingerprint(path)
             cached = self._hashes.get(path)
-            reuse = cached is not None and fingerprint and cached[0] == fingerprint
-            digest = cached[1] if reuse else content_hash(Path(path))
+            if cached is not None and fingerprint and cached[0] == fingerprint:
+                digest = cached[1]
+            else:
+                digest = content_hash(Path(path))
         except (OSError, ValueError):
             digest, fingerprint = None, ""
         self._hashes[path] = (fingerprint, digest)

@@ -87,6 +87,24 @@ def test_legacy_records_read_by_unified_meaning() -> None:
     assert span_text(doc, record.anchor("content_hash")) == '"abc123def456"'
 
 
+def test_collection_of_a_record_in_each_schema() -> None:
+    unified = parse_document('[[deployed]]\nartifact_name = "a"\nfrom_collection = "team"\n')
+    (record,) = unified.records
+    name, span = unified.collection_of(record)
+    assert (name, span_text(unified, span)) == ("team", '"team"')
+    legacy = parse_document(
+        '[deployment]\ncollection = "head"\n\n[[artifacts]]\nname = "a"\n\n'
+        '[[artifacts]]\nname = "b"\ndeployed-from = "/h/.skillmeat/collections/own"\n'
+    )
+    first, second = legacy.records
+    name, span = legacy.collection_of(first)
+    assert (name, span_text(legacy, span)) == ("head", '"head"')
+    name, span = legacy.collection_of(second)  # the record's own deployed-from wins
+    assert (name, span_text(legacy, span)) == ("own", '"/h/.skillmeat/collections/own"')
+    bare = parse_document('[[artifacts]]\nname = "a"\n')
+    assert bare.collection_of(bare.records[0]) == ("default", bare.records[0].header_span)
+
+
 def test_mixed_file_keeps_both_schemas() -> None:
     doc = parse_document(LEGACY + "\n" + UNIFIED)
     assert [r.schema for r in doc.records] == ["legacy", "unified", "unified"]

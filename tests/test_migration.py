@@ -337,6 +337,43 @@ def test_mixed_file_keeps_unified_records_first_and_folds_duplicates() -> None:
     assert migrate_text(out) == out
 
 
+SPELLINGS = """\
+[[deployed]]
+artifact_name = "review"
+artifact_type = "command"
+content_hash = "aaa"
+
+[[deployed]]
+artifact_name = "srv"
+artifact_type = "mcp"
+content_hash = "bbb"
+
+[[artifacts]]
+name = "review.md"
+type = "command"
+sha = "aaa"
+
+[[artifacts]]
+name = "srv"
+type = "mcp_server"
+sha = "bbb"
+"""
+
+
+def test_records_are_matched_by_identity_not_by_spelling() -> None:
+    """``review.md`` is ``review`` and ``mcp_server`` is ``mcp`` to SkillMeat (SPEC §2), so the
+    legacy records fold into the unified ones rather than duplicating them (SM120)."""
+    out = migrate_text(SPELLINGS)
+    review, srv = _assert_unified_shape(out)["deployed"]
+    assert (review["artifact_name"], review["artifact_type"]) == ("review", "command")
+    assert (srv["artifact_name"], srv["artifact_type"]) == ("srv", "mcp")
+    # the legacy spellings are values too: kept under their legacy names
+    assert review["name"] == "review.md" and "type" not in review
+    assert srv["type"] == "mcp_server" and "name" not in srv
+    assert _legacy_leaves(tomllib.loads(SPELLINGS)) <= set(_leaves(tomllib.loads(out)))
+    assert migrate_text(out) == out
+
+
 def test_mixed_file_with_only_a_header_keeps_it_in_the_top_level_table() -> None:
     text = '[deployment]\ncollection = "c"\n\n[[deployed]]\nartifact_name = "x"\n'
     document = migrate_document(tomllib.loads(text))

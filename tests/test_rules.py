@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from skillmeat_ls.document import parse_document
 from skillmeat_ls.hashing import content_hash
 from skillmeat_ls.index import load_collections
-from skillmeat_ls.rules import Context, Diagnostic, RuleSettings, Severity, analyze
+from skillmeat_ls.rules import Analyzer, Context, Diagnostic, RuleSettings, Severity, analyze
 from skillmeat_ls.workspace import DiskProbe
 
 H1 = "a" * 64
@@ -210,6 +212,55 @@ def test_settings_disable_and_override() -> None:
     (found,) = analyze(parse_document(text), settings=settings)
     assert found.severity is Severity.HINT
     assert analyze(parse_document(text), settings=RuleSettings(disabled=frozenset({"SM111"}))) == []
+
+
+# --- incremental analysis ------------------------------------------------------------------------
+
+#: Records that trip each record and collision rule, and one that trips none.
+_RECORDS = st.sampled_from(
+    [
+        record(),
+        record(artifact_name="review.md"),  # SM120 with record()
+        record(artifact_type="mcp_server", artifact_path="mcp/review"),
+        record(artifact_type="skill", artifact_path="skills/review"),  # SM121 with record()
+        record(artifact_name="other"),  # SM122 with record()
+        record(artifact_name="other", deployment_profile_id="codex"),
+        record(artifact_type="skils", artifact_path="skills/review"),
+        record(artifact_path="../review"),
+        record(content_hash="abc", deployed_at="@2026-01-01"),
+        record(artifact_path=None, from_collection=None),
+        "[[artifacts]]\nname = 'review'\ntype = 'command'\n\n",
+        "[[deployed]]\nartifact_name = 'broken\n\n",
+        "[extra]\nkey = 1\n\n",
+    ]
+)
+_EDITS = st.lists(
+    st.tuples(st.sampled_from(["insert", "replace", "delete"]), st.integers(0, 7), _RECORDS),
+    max_size=8,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_RECORDS, min_size=1, max_size=6), _EDITS, st.booleans())
+def test_incremental_analysis_equals_fresh_analysis(
+    initial: list[str], edits: list[tuple[str, int, str]], inline: bool
+) -> None:
+    """An analyzer reusing what it found in earlier versions finds what a fresh one finds."""
+    root = 'deployed = [{artifact_name = "x", artifact_type = "skill"}]\n\n' if inline else ""
+    chunks = list(initial)
+    analyzer = Analyzer()
+    doc = None
+    for operation, position, text in [("replace", 0, chunks[0]), *edits]:
+        at = position % (len(chunks) + 1)
+        if operation == "insert":
+            chunks.insert(at, text)
+        elif at < len(chunks) and (operation == "replace" or len(chunks) == 1):
+            chunks[at] = text
+        elif at < len(chunks):
+            del chunks[at]
+        source = root + "".join(chunks)
+        doc = parse_document(source, previous=doc)
+        assert analyzer.analyze(doc) == analyze(parse_document(source)), source
 
 
 # --- environment rules: real collections and a real project on disk ------------------------------
