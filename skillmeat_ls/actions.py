@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from skillmeat_ls import command_ids
 from skillmeat_ls.document import Document, Record, Span
 from skillmeat_ls.migration import MigrationError, migrate_text
 from skillmeat_ls.profiles import DEFAULT_PROFILE_ID
@@ -29,8 +30,6 @@ DEPLOY_KIND = "source.deploy.skillmeat"
 FIX_ALL_KIND = "source.fixAll.skillmeat"
 KINDS = (QUICKFIX, MIGRATE_KIND, DEPLOY_KIND, FIX_ALL_KIND)
 
-DEPLOY_COMMAND = "skillmeat.deploy"
-UPDATE_COMMAND = "skillmeat.updateFromCollection"
 MAX_COLLECTION_CHOICES = 5
 
 
@@ -101,7 +100,7 @@ def code_actions(
             Action(
                 "Deploy from collection…",
                 DEPLOY_KIND,
-                command=DEPLOY_COMMAND,
+                command=command_ids.DEPLOY,
                 arguments=[{"project": context.project}],
             )
         )
@@ -236,7 +235,7 @@ def _code_fixes(doc: Document, diagnostic: Diagnostic, context: ActionContext) -
                 "Update from collection",
                 QUICKFIX,
                 one,
-                command=UPDATE_COMMAND,
+                command=command_ids.UPDATE_FROM_COLLECTION,
                 arguments=[
                     {
                         "project": context.project,
@@ -293,7 +292,7 @@ def _deploy_fixes(
             f"Deploy '{record.name}' from '{source}'",
             QUICKFIX,
             one,
-            command=DEPLOY_COMMAND,
+            command=command_ids.DEPLOY,
             arguments=[
                 {
                     "project": context.project,

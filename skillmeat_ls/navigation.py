@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from skillmeat_ls.actions import DEPLOY_COMMAND, UPDATE_COMMAND, profile_argument
+from skillmeat_ls import command_ids
+from skillmeat_ls.actions import profile_argument
 from skillmeat_ls.document import Document, Record, Span, derived_path
 from skillmeat_ls.rules import Context, DriftState, drift_state
 from skillmeat_ls.schema import (
@@ -277,7 +278,7 @@ def _state_lens(
             record.header_span,
             title + " — update",
             tooltip,
-            UPDATE_COMMAND,
+            command_ids.UPDATE_FROM_COLLECTION,
             [{"project": project, **artifact, **profile}],
         )
     if project and state.state == "missing":
@@ -285,7 +286,7 @@ def _state_lens(
             record.header_span,
             title + " — deploy",
             tooltip,
-            DEPLOY_COMMAND,
+            command_ids.DEPLOY,
             [{"project": project, "collection": collection, "artifacts": [artifact], **profile}],
         )
     return Lens(record.header_span, title, tooltip)

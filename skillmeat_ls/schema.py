@@ -150,8 +150,8 @@ Identity = tuple[str, str]
 
 
 def identity(name: str, artifact_type: str) -> Identity:
-    """The identity SkillMeat matches records by: ``review.md`` is ``review``, ``mcp-server`` is
-    ``mcp_server``."""
+    """The identity SkillMeat matches records by: ``review.md`` is ``review``, and a type's old
+    spelling is its current one (``mcp_server`` is ``mcp``)."""
     return (normalize_name(name), canonical_type(artifact_type))
 
 
