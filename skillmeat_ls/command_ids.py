@@ -12,6 +12,8 @@ UPDATE_FROM_COLLECTION = "skillmeat.updateFromCollection"
 REFRESH_CACHE = "skillmeat.refreshCache"
 CACHE_STATUS = "skillmeat.cacheStatus"
 DOCTOR = "skillmeat.doctor"
+#: Not in SPEC §6: what the VS Code *Deployments* view lists (its shape is in README).
+LIST_DEPLOYMENTS = "skillmeat.listDeployments"
 
 #: Every command the server executes, in SPEC order.
 ALL = (
@@ -22,4 +24,5 @@ ALL = (
     REFRESH_CACHE,
     CACHE_STATUS,
     DOCTOR,
+    LIST_DEPLOYMENTS,
 )

@@ -216,22 +216,35 @@ def _openable(path: Path) -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class Copies:
+    """Where one record's artifact is: its deployed copy and its collection's copy (None for the
+    one that does not exist), each a file or a directory."""
+
+    deployed: Path | None
+    collection: Path | None
+
+
+def copies_of(doc: Document, record: Record, context: Context) -> Copies:
+    """The deployed copy (inside the profile root only) and the collection's copy of ``record``."""
+    deployed = None
+    path = derived_path(record)
+    root = context.profile_root
+    if path and root is not None:
+        inside = contained(root, path)
+        deployed = inside if inside is not None and inside.exists() else None
+    artifact = collection_artifact(doc, record, context)
+    source = artifact.path if artifact is not None and artifact.path.exists() else None
+    return Copies(deployed, source)
+
+
 def definitions(doc: Document, offset: int, context: Context) -> list[Path]:
     """The deployed copy and the collection's copy of the record at ``offset``."""
     record = doc.record_at(offset)
     if record is None:
         return []
-    targets = []
-    path = derived_path(record)
-    root = context.profile_root
-    if path and root is not None:
-        deployed = contained(root, path)
-        if deployed is not None and deployed.exists():
-            targets.append(_openable(deployed))
-    artifact = collection_artifact(doc, record, context)
-    if artifact is not None and artifact.path.exists():
-        targets.append(_openable(artifact.path))
-    return targets
+    found = copies_of(doc, record, context)
+    return [_openable(p) for p in (found.deployed, found.collection) if p is not None]
 
 
 @dataclass(frozen=True)

@@ -450,6 +450,36 @@ async def test_list_collections_and_refresh(
     assert refreshed["collections"] == 2
 
 
+async def test_list_deployments_gives_each_project_its_roots_and_states(
+    client: LanguageClient, world: World, editor: Editor
+) -> None:
+    project = world.project("p")
+    digest = world.deploy_copy(project, "default", "agents/helper.md")
+    review = world.deploy_copy(project, "default", "commands/review.md")
+    (project / ".claude/commands/review.md").write_text("# Review, edited here\n")
+    deployment_file(world, "p", record("helper", "agent", "default", "agents/helper.md", digest)
+                    + record("review", "command", "default", "commands/review.md", review))
+    codex = project / ".agents"
+    codex.mkdir()
+    (codex / DEPLOYED).write_text("deployed = []\n")
+    empty = world.project("empty")
+    await start(client, world)
+    await wait_ready(editor)
+    await wait_until(lambda: (project / ".claude" / DEPLOYED).as_uri() in client.diagnostics)
+    listed = await execute(client, "skillmeat.listDeployments")
+    assert [entry["name"] for entry in listed] == ["p"]  # a project without a file is no entry
+    (entry,) = listed
+    assert [(r["root"], r["profile"]) for r in entry["roots"]] == [
+        (".claude", "claude_code"), (".agents", "codex")]
+    assert entry["roots"][1]["records"] == []
+    records = {r["name"]: r for r in entry["roots"][0]["records"]}
+    assert (records["helper"]["state"], records["review"]["state"]) == ("in-sync", "modified")
+    assert records["helper"]["deployed"] == (project / ".claude/agents/helper.md").as_uri()
+    assert entry["roots"][0]["file"] == (project / ".claude" / DEPLOYED).as_uri()
+    one = await execute(client, "skillmeat.listDeployments", {"project": empty.as_uri()})
+    assert one == [{"project": str(empty), "name": "empty", "roots": []}]
+
+
 async def test_seed_multi_collection_scenario(
     client: LanguageClient, world: World, editor: Editor
 ) -> None:

@@ -25,9 +25,9 @@ from skillmeat_ls.document import parse_document
 from skillmeat_ls.errors import UserFacingError
 from skillmeat_ls.lsp.convert import path_uri, replace_all_edit, uri_path
 from skillmeat_ls.migration import MigrationError, migrate_text
-from skillmeat_ls.profiles import Profile, resolve_profile
+from skillmeat_ls.profiles import Profile, profile_for_root, resolve_profile
 from skillmeat_ls.schema import Identity, identity
-from skillmeat_ls.workspace import is_deployment_file, read_text
+from skillmeat_ls.workspace import contained, is_deployment_file, project_files, read_text
 from skillmeat_ls.writer import atomic_write
 
 if TYPE_CHECKING:
@@ -88,6 +88,8 @@ class CommandHost(Protocol):
 
     def workspace_folders(self) -> list[Path]: ...
 
+    def deployment_files(self) -> set[Path]: ...
+
 
 def _cancelled() -> dict[str, Any]:
     return {"deployed": [], "skipped": [], "errors": [], "cancelled": True}
@@ -123,6 +125,7 @@ class Commands:
             command_ids.REFRESH_CACHE: self.refresh_cache,
             command_ids.CACHE_STATUS: self.cache_status,
             command_ids.DOCTOR: self.doctor,
+            command_ids.LIST_DEPLOYMENTS: self.list_deployments,
         }
         assert tuple(self.handlers) == command_ids.ALL, "command_ids.ALL lists every command"
         self._doctor_homes: set[Path] = set()
@@ -319,6 +322,22 @@ class Commands:
             if collection is not None
         ]
 
+    async def list_deployments(self, *args: Any) -> list[dict[str, Any]]:
+        """Every workspace project's deployment files and their records with their sync state
+        (``{"project": uri|path}`` for one project): what the VS Code *Deployments* view shows.
+        Read-only; a project whose file cannot be read carries an ``error`` instead."""
+        await self.host.wait_ready()
+        request = _request(args) if args else {}
+        if request.get("project"):
+            projects = [_path_of(request["project"], "the project")]
+        else:
+            projects = sorted({path.parent.parent for path in self.host.deployment_files()})
+        snapshot = self.host.snapshot
+        return [
+            await self.host.work(_deployments_of, project, snapshot.index, snapshot.settings.home)
+            for project in projects
+        ]
+
     async def update_from_collection(self, *args: Any) -> dict[str, Any]:
         self._require_trust("updating")
         request = _request(args)
@@ -419,6 +438,33 @@ class Commands:
         self.host.log_message(lsp.MessageType.Info, found["text"])
         level = lsp.MessageType.Warning if found["exit_code"] else lsp.MessageType.Info
         self.host.show_message(level, found["text"])
+
+
+def _deployments_of(project: Path, index: CollectionIndex | None, home: Path) -> dict[str, Any]:
+    """One project's entry of ``skillmeat.listDeployments``: each profile root holding a
+    deployment file, with the file and its records (``deploy.status``, plus where the deployed
+    copy is)."""
+    from skillmeat_ls import deploy
+
+    entry: dict[str, Any] = {"project": str(project), "name": project.name, "roots": []}
+    try:
+        records = deploy.status(project, index)
+    except UserFacingError as exc:
+        return {**entry, "error": str(exc)}
+    roots: dict[str, dict[str, Any]] = {}
+    for file in project_files(project):  # the unified name first in .claude/: it is the one read
+        profile = profile_for_root(file.parent.name, home=home, project=project)
+        roots.setdefault(file.parent.name, {
+            "root": file.parent.name, "profile": profile.id, "file": path_uri(file), "records": [],
+        })
+    for record in records:
+        deployed = contained(project / record.root, record.path) if record.path else None
+        roots[record.root]["records"].append({
+            **record.as_dict(),
+            "deployed": path_uri(deployed) if deployed is not None and deployed.exists() else None,
+        })
+    entry["roots"] = list(roots.values())
+    return entry
 
 
 def _inside_any(path: Path, folders: list[Path]) -> bool:

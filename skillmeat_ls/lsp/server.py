@@ -127,6 +127,10 @@ class SkillMeatServer(LanguageServer):
             return None
         return OpenDocument(document.source, document.version, len(document.lines))
 
+    def deployment_files(self) -> set[Path]:
+        """The workspace's deployment files and the open ones."""
+        return self.workspace_files | set(self.open_texts())
+
     def open_texts(self) -> dict[Path, tuple[str, int | None]]:
         texts = {}
         for uri, document in self.workspace.text_documents.items():

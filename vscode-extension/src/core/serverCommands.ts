@@ -11,6 +11,7 @@ export const ServerCommand = {
   refreshCache: 'skillmeat.refreshCache',
   cacheStatus: 'skillmeat.cacheStatus',
   doctor: 'skillmeat.doctor',
+  listDeployments: 'skillmeat.listDeployments',
 } as const;
 
 export type ServerCommandId = (typeof ServerCommand)[keyof typeof ServerCommand];
