@@ -19,6 +19,7 @@ const REQUIRED = [
   'dist/extension.js',
   'language-configuration.json',
   'syntaxes/toml.tmLanguage.json',
+  'schemas/skillmeat-deployed.schema.json',
   'bundled/libs/skillmeat_ls/__init__.py',
   'bundled/libs/skillmeat_ls/__main__.py',
   'bundled/libs/skillmeat_ls/server.py',
