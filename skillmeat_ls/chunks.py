@@ -4,9 +4,10 @@ The text is split at top-level table headers (``[x]``, ``[[x]]``) into :class:`C
 each parsed on its own, so that a document can reuse every chunk an edit did not touch. Chunks
 are parsed by a fast path that reads the common shapes of deployment files (plain strings,
 booleans, integers, arrays of strings) with a handful of regular expressions and records every
-key's and value's span; anything else goes to ``tomllib``. Chunks are then checked against each
-other with TOML's table rules (:func:`tables_conflict`); the document settles any doubt there
-with the whole-file ``tomllib`` verdict.
+key's and value's span; anything else goes to ``tomllib``, through
+:func:`skillmeat_ls.tomlread.loads` (which refuses text nested too deeply for a verdict that does
+not depend on the call stack). Chunks are then checked against each other with TOML's table rules
+(:func:`tables_conflict`); the document settles any doubt there with the whole-file verdict.
 
 Nothing here knows about records or positions in a whole document: every offset is relative to
 its chunk's start, because a chunk is shared between successive versions of a document.
@@ -20,10 +21,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any, NamedTuple
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+from skillmeat_ls.tomlread import loads, tomllib
 
 Span = tuple[int, int]
 #: Top-level keys whose arrays of tables hold deployment records, and the schema of each.
@@ -251,12 +249,9 @@ def parse_chunk(text: str) -> Chunk:
             data = {key: entry.value for key, entry in entries.items()}
             return Chunk(text, kind, path, header_span, entries, data, None, line_count)
     try:
-        parsed = tomllib.loads(text)
+        parsed = loads(text)
     except tomllib.TOMLDecodeError as exc:
         return Chunk(text, kind, path, header_span, {}, None, syntax_problem(exc, text), line_count)
-    except RecursionError:
-        problem = SyntaxProblem("Nested too deeply to read", 0)
-        return Chunk(text, kind, path, header_span, {}, None, problem, line_count)
     if not fast:
         # A header the fast path could not read (escapes, odd spacing): take tomllib's view.
         kind, path, data, header_span = _describe_header(text, parsed)
@@ -441,25 +436,61 @@ def parse_chunks(pieces: list[str], cache: dict[str, Chunk]) -> list[Chunk]:
     return chunks
 
 
-def tables_conflict(chunks: list[Chunk]) -> bool:
-    """True when the chunks might break TOML's table rules together (then ask tomllib)."""
+class Header(NamedTuple):
+    """A table header as ``tomllib`` reads it: ``end`` is just past its closing bracket."""
+
+    kind: str  # "table" or "array"
+    path: tuple[str, ...]
+    end: int
+
+
+#: A header line's beginning, up to the first closing bracket: where ``tomllib`` checks TOML's
+#: table rules, before anything wrong after it on the line.
+_HEADER_START = re.compile(rf"{_WS}(\[\[?){_WS}({_KEY}(?:{_WS}\.{_WS}{_KEY})*){_WS}\]")
+
+
+def broken_header(chunk: Chunk) -> Header | None:
+    """The header a chunk with a syntax error declares before the error, or None (the root, or
+    a header broken before its first closing bracket)."""
+    if chunk.kind != "root":
+        return Header(chunk.kind, chunk.path, chunk.header_span[1])
+    m = _HEADER_START.match(chunk.text)
+    if m is None:
+        return None
+    kind, end = ("table", m.end()) if m.group(1) == "[" else ("array", m.end() + 1)
+    if kind == "array" and not chunk.text.startswith("]", m.end()):
+        return None  # "[[x]": tomllib stops at the missing bracket
+    return Header(kind, _header_path(m.group(2)), end)
+
+
+def tables_conflict(chunks: list[Chunk], broken: Header | None = None) -> bool:
+    """True when the chunks (with no syntax error), and the header of the one after them that
+    has one, might break TOML's table rules together (then ask tomllib)."""
     root_keys: set[str] = set()
     tables: set[tuple[str, ...]] = set()
     arrays: set[tuple[str, ...]] = set()
     for chunk in chunks:
-        if chunk.data is None:
-            continue
         if chunk.kind == "root":
-            root_keys.update(chunk.data)
-            continue
-        if len(chunk.path) != 1:
-            return True  # dotted headers: leave the subtle cases to tomllib
-        if chunk.kind == "table":
-            if chunk.path in tables or chunk.path in arrays:
-                return True
-            tables.add(chunk.path)
-        else:
-            if chunk.path in tables:
-                return True
-            arrays.add(chunk.path)
+            root_keys.update(chunk.data or ())
+        elif _redeclares(chunk.kind, chunk.path, tables, arrays):
+            return True
+    if broken is not None and _redeclares(broken.kind, broken.path, tables, arrays):
+        return True
     return any((key,) in tables or (key,) in arrays for key in root_keys)
+
+
+def _redeclares(
+    kind: str, path: tuple[str, ...], tables: set[tuple[str, ...]], arrays: set[tuple[str, ...]]
+) -> bool:
+    """Whether a header may break the table rules after ``tables`` and ``arrays`` (then added)."""
+    if len(path) != 1:
+        return True  # dotted headers: leave the subtle cases to tomllib
+    if kind == "table":
+        if path in tables or path in arrays:
+            return True
+        tables.add(path)
+    else:
+        if path in tables:
+            return True
+        arrays.add(path)
+    return False

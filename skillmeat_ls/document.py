@@ -1,14 +1,20 @@
 """The deployment-file document model: text in, records with exact source spans out.
 
 Parsing never raises. :func:`parse_document` returns a :class:`Document` whose ``problems`` hold
-TOML syntax errors at the parser's position; everything that did parse is still available.
+TOML syntax errors at the parser's position; everything that did parse is still available. Text
+that is not UTF-8 (a lone surrogate: :func:`skillmeat_ls.workspace.read_text` turns each bad byte
+into one) is not TOML: its document is not parsed at all (``readable`` is false) and holds one
+problem, at the first bad byte, and nothing from the text, so no lone surrogate can travel on
+into a message, a hover or a JSON-RPC payload.
 
 Incremental by design. The text is split into chunks at top-level table headers and each chunk is
 parsed on its own (:mod:`skillmeat_ls.chunks`); after a one-line edit only the edited chunk is
 parsed again, whatever the file's size, and the chunks before and after it are reused as they
 are. Chunks that might break TOML's table rules together are settled by parsing the whole file
-with ``tomllib``, so the syntax verdict is always the whole-file verdict (a property test holds
-the two together). This module places the chunks in the text and reads records out of them.
+with ``tomllib``, so the syntax verdict is always the whole-file verdict (property tests hold
+the two together, and the incremental parse to a fresh one). Both read through
+:func:`skillmeat_ls.tomlread.loads`, so the verdict does not depend on the call stack either.
+This module places the chunks in the text and reads records out of them.
 
 Offsets are code-point offsets into the text. :meth:`Document.position` turns one into the
 (line, column) an editor wants, the column in UTF-16 code units by default.
@@ -16,16 +22,10 @@ Offsets are code-point offsets into the text. :meth:`Document.position` turns on
 
 from __future__ import annotations
 
-import sys
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 from skillmeat_ls.chunks import (
     HEADER_CANDIDATE,
@@ -34,6 +34,7 @@ from skillmeat_ls.chunks import (
     Entry,
     Span,
     SyntaxProblem,
+    broken_header,
     parse_chunk,
     parse_chunks,
     split_chunks,
@@ -46,6 +47,7 @@ from skillmeat_ls.schema import (
     collection_from_path,
     conventional_path,
 )
+from skillmeat_ls.tomlread import RefusedText, loads, not_utf8, tomllib
 
 #: Position encodings, as LSP names them: what a column counts.
 UTF8, UTF16, UTF32 = "utf-8", "utf-16", "utf-32"
@@ -146,13 +148,17 @@ _RECORD_SCHEMA: dict[tuple[str, ...], str] = {
 
 @dataclass(eq=False)
 class Document:
-    """A parsed deployment file: its chunks placed in the text, its records, its syntax problems."""
+    """A parsed deployment file: its chunks placed in the text, its records, its syntax problems.
+
+    ``readable`` is false for text that is not UTF-8: then nothing was parsed, ``placed`` holds
+    one empty root chunk over the whole text (for positions) and ``problems`` the one problem."""
 
     text: str
     placed: list[PlacedChunk]
     records: list[Record]
     problems: list[SyntaxProblem]
     legacy_header: PlacedChunk | None
+    readable: bool = True
     _offsets: list[int] | None = field(default=None, repr=False)  # for position look-ups
     _lines: list[int] | None = field(default=None, repr=False)
 
@@ -306,6 +312,9 @@ def _tail_length(placed: list[PlacedChunk], tail: int) -> int:
 
 def parse_document(text: str, previous: Document | None = None) -> Document:
     """Parse ``text``, reusing what ``previous`` (an earlier version of it) already parsed."""
+    refused = not_utf8(text)
+    if refused is not None:
+        return _unreadable(text, refused)
     chunks: list[Chunk] | None = None
     if previous is not None and previous.text and text:
         chunks = _reparse(previous, text)
@@ -316,6 +325,7 @@ def parse_document(text: str, previous: Document | None = None) -> Document:
     problems: list[SyntaxProblem] = []
     legacy_header = None
     offset = line = 0
+    clean = len(chunks)  # how many chunks come before the first with a syntax error
     for chunk in chunks:
         schema = _RECORD_SCHEMA.get(chunk.path) if chunk.kind == "array" else None
         if chunk.kind == "root":
@@ -335,15 +345,38 @@ def parse_document(text: str, previous: Document | None = None) -> Document:
             if legacy_header is None and chunk.kind == "table" and chunk.path == ("deployment",):
                 legacy_header = placed_chunk
         if chunk.error is not None:
+            if not problems:
+                clean = len(placed) - 1
             problems.append(SyntaxProblem(chunk.error.message, offset + chunk.error.offset))
         offset += len(chunk.text)
         line += chunk.line_count
-    if not problems and tables_conflict(chunks):
+    # The chunks before the first error, and its header, may break TOML's table rules together,
+    # and tomllib, reading from the top, would say so first: then that is the first problem.
+    broken = broken_header(chunks[clean]) if clean < len(chunks) else None
+    if tables_conflict(chunks[:clean], broken):
+        head = text
+        if clean < len(chunks):
+            head = text[: placed[clean].offset + (broken.end if broken is not None else 0)]
         try:
-            tomllib.loads(text)
+            loads(head)
         except tomllib.TOMLDecodeError as exc:
-            problems.append(syntax_problem(exc, text))
+            found = syntax_problem(exc, head)
+            if not problems or found.offset < problems[0].offset:
+                problems.insert(0, found)
     return Document(text, placed, records, problems, legacy_header)
+
+
+def _unreadable(text: str, refused: RefusedText) -> Document:
+    """The document of text that is not UTF-8: its one problem, and nothing read from it.
+
+    (Nothing of it is reused by the next version either: every chunk of a later text that is
+    UTF-8 differs from this one's.)"""
+    problem = SyntaxProblem(
+        f"{refused.reason}: a TOML file must be UTF-8 (SkillMeat cannot read this one either)",
+        refused.pos,
+    )
+    chunk = Chunk(text, "root", (), (0, 0), {}, None, problem, text.count("\n"))
+    return Document(text, [PlacedChunk(chunk, 0, 0)], [], [problem], None, readable=False)
 
 
 def _reparse(previous: Document, text: str) -> list[Chunk] | None:

@@ -59,18 +59,11 @@ Missing legacy values are never invented: a record without ``name``, ``type``, `
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Mapping
 from datetime import date, time
 from typing import Any
 
 from skillmeat_ls.errors import UserFacingError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
-
 from skillmeat_ls.schema import (
     DEFAULT_COLLECTION,
     LEGACY_EXTRA_SUFFIX,
@@ -86,6 +79,7 @@ from skillmeat_ls.schema import (
     identity,
     is_safe_name,
 )
+from skillmeat_ls.tomlread import RefusedText, loads, tomllib
 from skillmeat_ls.writer import naive_iso, order_record, render_document
 
 __all__ = [
@@ -112,10 +106,14 @@ def migrate_text(text: str) -> str:
     """The unified file for a legacy, mixed or unified deployment file's text.
 
     An already unified file comes back re-rendered as SkillMeat writes it. Raises
-    :class:`MigrationError` for a TOML syntax error (the message gives line and column).
+    :class:`MigrationError` for a TOML syntax error, text that is not UTF-8 (bytes
+    :func:`~skillmeat_ls.workspace.read_text` could not decode) or nesting too deep to read
+    (:mod:`skillmeat_ls.tomlread`); the message gives line and column.
     """
     try:
-        data = tomllib.loads(text)
+        data = loads(text)
+    except RefusedText as exc:
+        raise MigrationError(f"{exc.reason}; nothing written") from exc
     except tomllib.TOMLDecodeError as exc:
         raise MigrationError(f"not valid TOML: {exc}") from exc
     return render_document(migrate_document(data))

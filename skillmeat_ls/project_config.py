@@ -16,16 +16,10 @@ value), never raised; what can be read of it still applies.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 from skillmeat_ls.document import Document, Span, parse_document
 from skillmeat_ls.rules import (
@@ -39,6 +33,7 @@ from skillmeat_ls.rules import (
     rule_syntax,
 )
 from skillmeat_ls.schema import KNOWN_TYPES, Identity, identity
+from skillmeat_ls.tomlread import loads
 from skillmeat_ls.writer import toml_string
 
 CONFIG_NAMES = ("skillmeat-ls.toml", ".skillmeat-ls.toml")
@@ -103,7 +98,7 @@ def parse_config(path: Path, text: str) -> ProjectConfig:
     syntax = tuple(rule_syntax(document))
     if syntax:
         return ProjectConfig(path, RuleSettings(), syntax, document)
-    data = tomllib.loads(text)
+    data = loads(text)
     problems: list[Diagnostic] = []
 
     def bad(

@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from skillmeat_ls.errors import UserFacingError
 from skillmeat_ls.hashing import content_hash, tree_fingerprint
 from skillmeat_ls.schema import CLAUDE_DIR, DEPLOYED_FILE_NAME, PLAN_FILE_NAME
 
@@ -164,21 +165,32 @@ class DiskProbe:
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
 
-def read_text(path: Path) -> str:
-    """A deployment file's text: UTF-8 (a BOM is dropped); undecodable bytes become U+FFFD so the
-    parser can point at them instead of the whole file being refused.
+class RefusedFile(UserFacingError, ValueError):
+    """A file :func:`read_text` will not read (not a regular file, or too large); the message
+    names it. A ``ValueError`` too, so callers that skip unreadable files skip it."""
 
-    Only a regular file is read (a FIFO, a device or a link to one is refused at once: opening
-    never blocks), and never past :data:`MAX_FILE_BYTES`, whatever its size claims."""
+
+def read_text(path: Path) -> str:
+    """A deployment file's text: UTF-8 (a BOM is dropped).
+
+    Bytes that are not UTF-8 are decoded with ``surrogateescape``: each becomes a lone surrogate
+    (U+DC80–U+DCFF), so the first one keeps its place for the document to report (SM100) and
+    nothing is rewritten behind the user's back (a U+FFFD would pass for text, and ``migrate``
+    would write it). Only a regular file is read (a FIFO, a device or a link to one is refused at
+    once: opening never blocks), and never past :data:`MAX_FILE_BYTES`, whatever its size claims;
+    a refusal is a :class:`RefusedFile`."""
     descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     with os.fdopen(descriptor, "rb") as handle:
-        mode = os.fstat(descriptor).st_mode
-        if not stat.S_ISREG(mode):
-            raise ValueError("not a regular file (a FIFO, a device or a directory): not read")
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise RefusedFile(
+                f"{path}: not a regular file (a FIFO, a device or a directory): not read"
+            )
         data = handle.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
-        raise ValueError(f"larger than {MAX_FILE_BYTES} bytes: too large for a deployment file")
-    return data.decode("utf-8-sig", errors="replace")
+        raise RefusedFile(
+            f"{path}: larger than {MAX_FILE_BYTES} bytes: too large for a deployment file"
+        )
+    return data.decode("utf-8-sig", errors="surrogateescape")
 
 
 def is_profile_root_name(name: str) -> bool:
@@ -215,12 +227,14 @@ def project_files(root: Path) -> list[Path]:
 
 
 def find_deployment_files(roots: Iterable[Path]) -> Iterator[Path]:
-    """Deployment files under ``roots`` (files are taken as given), in a stable order.
+    """Deployment files under ``roots`` (anything but a directory is taken as given, so that a
+    FIFO or a device named on the command line is refused by :func:`read_text`, with its name,
+    rather than skipped), in a stable order.
 
     Each directory's dot-children are looked into for a deployment file; a profile root that
     holds one is not searched further (its copies are artifacts, not projects)."""
     for root in roots:
-        if root.is_file():
+        if not root.is_dir():
             yield root
             continue
         for directory, dirs, _files in os.walk(root):

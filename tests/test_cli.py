@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -140,6 +141,65 @@ def test_migrate_refuses_a_broken_file(tmp_path: Path) -> None:
     assert str(path) in result.stderr and "Traceback" not in result.stderr
 
 
+def test_migrate_refuses_bytes_that_are_not_utf8_and_writes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "p" / ".claude" / ".skillmeat-deployed.toml"
+    path.parent.mkdir(parents=True)
+    original = b'[deployment]\ncollection = "d"\n\n[[artifacts]]\nname = "caf\xe9"\ntype = "skill"\n'
+    path.write_bytes(original)
+    for args in (("migrate", path), ("migrate", "--write", path)):
+        result = run(*args)
+        assert result.returncode == 2, result.stdout
+        assert result.stderr == (
+            f"skillmeat-ls: error: {path}: bytes that are not UTF-8 (0xe9) at line 5, column 12; "
+            "nothing written\n"
+        )
+        assert result.stdout == ""
+    assert path.read_bytes() == original
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no backup, no temp
+
+
+def test_migrate_refuses_nesting_too_deep_with_the_place(tmp_path: Path) -> None:
+    path = tmp_path / "deep.toml"
+    path.write_text("[[artifacts]]\nname = 'a'\nextra = " + "[" * 600 + "]" * 600 + "\n")
+    result = run("migrate", "--write", path)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"skillmeat-ls: error: {path}: Nested more than 100 levels deep at line 3, column 109; "
+        "nothing written\n"
+    )
+
+
+def test_check_prints_a_file_that_is_not_utf8_in_every_format(tmp_path: Path) -> None:
+    """One SM100 at the first bad byte, and output that is UTF-8 whatever the file held."""
+    path = tmp_path / "p" / ".claude" / ".skillmeat-deployed.toml"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b'[[deployed]]\nartifact_name = "\xff\xfe"\nartifact_type = "skils"\n')
+    for form in ("text", "json", "sarif", "github"):
+        result = subprocess.run(
+            [sys.executable, "-m", "skillmeat_ls", "check", "--format", form, str(path)],
+            capture_output=True, timeout=120,
+            env={**os.environ, "SKILLMEAT_HOME": "/nonexistent-skillmeat-home"},
+        )
+        assert result.returncode == 1, result.stderr
+        out = result.stdout.decode("utf-8")  # strictly: no lone surrogate got through
+        assert "0xff" in out
+        if form == "text":
+            assert out.splitlines()[:2] == [
+                f"{path}:2:18: error SM100 bytes that are not UTF-8 (0xff) at line 2, column 18: "
+                "a TOML file must be UTF-8 (SkillMeat cannot read this one either)",
+                "1 deployment file checked: 1 error, 0 warnings, 0 information",
+            ]
+        elif form == "json":
+            [diagnostic] = json.loads(out)["files"][0]["diagnostics"]
+            assert (diagnostic["code"], diagnostic["line"], diagnostic["column"]) == ("SM100", 2, 18)
+        elif form == "sarif":
+            [found] = json.loads(out)["runs"][0]["results"]
+            region = found["locations"][0]["physicalLocation"]["region"]
+            assert (found["ruleId"], region["startLine"], region["startColumn"]) == ("SM100", 2, 18)
+        else:
+            assert out.startswith("::error file=") and out.count("::error") == 1
+
+
 def test_cache_status_and_init(tmp_path: Path) -> None:
     cache = tmp_path / "c.db"
     assert "state:    missing" in run("--cache", cache, "cache", "status").stdout
@@ -158,12 +218,25 @@ def test_special_files_are_refused_at_once_with_their_name(tmp_path: Path) -> No
         claude = tmp_path / name / ".claude"
         claude.mkdir(parents=True)
         make(claude / ".skillmeat-deployed.toml")
+    started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-m", "skillmeat_ls", "check", str(tmp_path)],
         capture_output=True, text=True, timeout=60,
     )
+    assert time.monotonic() - started < 10  # the interpreter's start; nothing waits on a read
     assert result.returncode == 2
     for name, why in (("fifo", "not a regular file"), ("device", "not a regular file"),
                       ("huge", "too large")):
+        file = tmp_path / name / ".claude" / ".skillmeat-deployed.toml"
         line = next(x for x in result.stdout.splitlines() if f"/{name}/" in x)
-        assert why in line
+        assert line.startswith(f"{file}: error cannot read: {file}: ") and why in line
+    named = [tmp_path / name / ".claude" / ".skillmeat-deployed.toml" for name in ("fifo", "device")]
+    direct = run("check", *named)  # named on the command line: refused too, not skipped
+    assert direct.returncode == 2
+    assert [line.split(": error cannot read: ")[0] for line in direct.stdout.splitlines()[:2]] == [
+        str(file) for file in named
+    ]
+    huge = tmp_path / "huge" / ".claude" / ".skillmeat-deployed.toml"
+    migrated = run("migrate", huge)
+    assert migrated.returncode == 2
+    assert migrated.stderr.startswith(f"skillmeat-ls: error: {huge}: larger than ")

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import tomllib
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from skillmeat_ls.chunks import syntax_problem
 from skillmeat_ls.document import UTF8, UTF32, Document, parse_document, split_chunks
+from skillmeat_ls.tomlread import MAX_NESTING, too_deep
+
+T = TypeVar("T")
 
 UNIFIED = """\
 [[deployed]]
@@ -181,6 +186,82 @@ def test_parsing_never_raises_on_hostile_input() -> None:
         parse_document(text)
 
 
+# --- nesting: refused past a fixed depth, whatever the stack -------------------------------------
+
+
+def from_deep_stack(fn: Callable[[], T], frames: int = 400) -> T:
+    return fn() if frames == 0 else from_deep_stack(fn, frames - 1)
+
+
+def test_nesting_scanner_counts_only_brackets_that_nest() -> None:
+    limit = MAX_NESTING
+    assert too_deep("a = " + "[" * limit + "]" * limit) is None
+    refused = too_deep("x = 1\na = " + "[" * (limit + 1) + "]" * (limit + 1))
+    assert refused is not None
+    assert (refused.pos, refused.lineno, refused.colno) == (10 + limit, 2, 5 + limit)
+    assert str(refused) == f"Nested more than {limit} levels deep (at line 2, column {5 + limit})"
+    assert isinstance(refused, tomllib.TOMLDecodeError)
+    assert too_deep("a = [" + "{b = " * limit + "1" + "}" * limit + "]") is not None
+    many = "".join(f"a{i} = [[1], {{b = 2}}]\n" for i in range(200))  # many brackets, none deep
+    assert too_deep(many) is None
+    deep = "[" * 200
+    for quiet in (
+        f'"{deep}"',  # a basic string
+        f'"esc \\" {deep}"',  # ... with an escaped quote
+        f'"\\\\" # {deep}',  # a comment after a string ending in a backslash
+        f"'{deep}'",
+        f'"""\n{deep}\n"""',
+        f"'''{deep}''''",  # a multi-line literal ending in a quote of its own
+        f'"""a"""" # {deep}',
+    ):
+        assert too_deep(f"a = {quiet}\n") is None, quiet
+    assert too_deep('a = """x"""""\nb = ' + "[" * (limit + 1)) is not None
+
+
+def test_too_deep_is_one_sm100_at_its_place_fresh_incremental_and_deep_in_a_stack() -> None:
+    """Valid TOML nested 480 deep: tomllib reads it from a shallow stack and not from a deep one;
+    the document refuses it at its first bracket past the limit, whoever asks and from where."""
+    text = f'[[deployed]]\nartifact_name = "x"\ndeep = {"[" * 480 + "]" * 480}\n'
+    at = text.index("[", text.index("deep")) + MAX_NESTING
+    fresh = parse_document(text)
+    assert [(p.offset, p.message) for p in fresh.problems] == [
+        (at, f"Nested more than {MAX_NESTING} levels deep")
+    ]
+    before = parse_document('[[deployed]]\nartifact_name = "y"\n\n' + text)
+    edited = parse_document(text, previous=before)  # the deep chunk is kept from before
+    assert edited.problems == fresh.problems
+    assert from_deep_stack(lambda: parse_document(text).problems) == fresh.problems
+    within = f"deep = {'{a = ' * MAX_NESTING}1{'}' * MAX_NESTING}\n"
+    assert from_deep_stack(lambda: parse_document(within).problems) == []
+
+
+# --- text that is not UTF-8 -----------------------------------------------------------------------
+
+
+def test_text_with_undecodable_bytes_is_one_problem_and_nothing_else() -> None:
+    raw = b'[[deployed]]\nartifact_name = "caf\xe9"\nartifact_type = "\xff"\n'
+    text = raw.decode("utf-8", errors="surrogateescape")
+    doc = parse_document(text)
+    assert not doc.readable
+    assert doc.records == [] and doc.root is not None and doc.root.chunk.entries == {}
+    [problem] = doc.problems
+    assert problem.offset == text.index("\udce9")
+    assert problem.message.startswith("bytes that are not UTF-8 (0xe9) at line 2, column 21:")
+    assert doc.position(problem.offset) == doc.position(problem.offset, UTF32) == (1, 20)
+    assert doc.position(problem.offset + 1) == (1, 21)
+    assert doc.offset_at(1, 21) == problem.offset + 1
+    # the next version, decodable again, is parsed afresh
+    fixed = parse_document(text.replace("\udce9", "é").replace("\udcff", "skill"), previous=doc)
+    assert fixed.readable and fixed.problems == [] and fixed.records[0].name == "café"
+
+
+def test_a_lone_surrogate_from_an_editor_is_not_utf8_either() -> None:
+    doc = parse_document("a = '\ud800'\n")
+    assert [(p.offset, p.message.split(":")[0]) for p in doc.problems] == [
+        (5, "a lone surrogate (U+D800), which is not UTF-8 at line 1, column 6")
+    ]
+
+
 # --- properties: the chunked parse agrees with tomllib, and incremental agrees with fresh --------
 
 HEADERS = [
@@ -243,8 +324,9 @@ def test_chunked_parse_agrees_with_tomllib(text: str) -> None:
     doc = parse_document(text)
     try:
         whole = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
+    except tomllib.TOMLDecodeError as exc:
         assert doc.problems, "tomllib rejects this text but the chunked parse accepted it"
+        assert doc.problems[0].offset == syntax_problem(exc, text).offset, "not tomllib's place"
         return
     assert doc.problems == [], f"tomllib accepts this text: {doc.problems}"
     assert "".join(p.chunk.text for p in doc.placed) == text

@@ -292,6 +292,19 @@ def test_broken_manifest_is_reported_with_its_line_and_others_load(tmp_path: Pat
     assert str(problem).startswith(f"{manifest.absolute()}:7:")
 
 
+def test_a_manifest_nested_too_deep_is_a_problem_with_its_place(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    manifest = write(
+        home / "collections" / "deep" / "collection.toml",
+        HEADER.format(name="deep") + "tags = " + "[" * 700 + "]" * 700 + "\n",
+    )
+    index = load_collections(home)
+    assert index.names() == []
+    [problem] = index.problems
+    assert (problem.path, problem.line, problem.column) == (manifest, 6, 108)
+    assert problem.message == "invalid TOML: Nested more than 100 levels deep"
+
+
 def test_structural_problems_skip_the_collection_or_the_artifact(tmp_path: Path) -> None:
     home = tmp_path / "home"
     base = home / "collections"

@@ -389,6 +389,41 @@ def test_syntax_error_is_a_migration_error_with_the_place() -> None:
         migrate_text('[deployment]\ncollection = "unterminated\n')
 
 
+def test_text_that_is_not_utf8_is_refused_at_its_first_bad_byte() -> None:
+    """Bytes read with surrogateescape are refused where they are, never written back as U+FFFD
+    (or as anything else)."""
+    raw = b'[deployment]\ncollection = "d"\n\n[[artifacts]]\nname = "caf\xe9"\ntype = "skill"\n'
+    text = raw.decode("utf-8", errors="surrogateescape")
+    with pytest.raises(
+        MigrationError,
+        match=r"^bytes that are not UTF-8 \(0xe9\) at line 5, column 12; nothing written$",
+    ):
+        migrate_text(text)
+
+
+@pytest.mark.parametrize("depth", [101, 480, 5000])
+def test_nesting_too_deep_is_a_migration_error_with_the_place(depth: int) -> None:
+    text = "[[artifacts]]\nname = 'a'\nextra = " + "[" * depth + "]" * depth + "\n"
+    message = r"^Nested more than 100 levels deep at line 3, column 109; nothing written$"
+    with pytest.raises(MigrationError, match=message):
+        migrate_text(text)
+
+    def from_deep_stack(frames: int) -> None:
+        if frames:
+            from_deep_stack(frames - 1)
+        else:
+            migrate_text(text)
+
+    with pytest.raises(MigrationError, match=message):
+        from_deep_stack(400)
+
+
+def test_nesting_at_the_limit_migrates() -> None:
+    value = "[" * 100 + "]" * 100
+    out = migrate_text(f"[[artifacts]]\nname = 'a'\ntype = 'skill'\nextra = {value}\n")
+    assert tomllib.loads(out)["deployed"][0]["extra"] == tomllib.loads(f"v = {value}")["v"]
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

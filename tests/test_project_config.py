@@ -82,6 +82,15 @@ def test_bad_config_is_reported_with_its_place(tmp_path: Path) -> None:
     assert parse_config(tmp_path / "c.toml", "[rules\n").problems[0].code == "SM100"
 
 
+def test_config_nested_too_deep_is_one_sm100_at_the_place(tmp_path: Path) -> None:
+    text = "[rules]\nSM120 = " + "[" * 500 + "]" * 500 + "\n"
+    config = parse_config(tmp_path / "skillmeat-ls.toml", text)
+    [problem] = config.problems
+    assert (problem.code, problem.span[0]) == ("SM100", text.index("[", 8) + 100)
+    assert "Nested more than 100 levels deep" in problem.message
+    assert config.settings == RuleSettings()
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.text(max_size=200))
 def test_any_text_is_a_config_or_its_problems(text: str) -> None:

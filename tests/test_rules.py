@@ -68,6 +68,17 @@ def test_sm100_syntax_error_position() -> None:
     assert parse_document(text).position(found.span[0])[0] == 9
 
 
+def test_sm100_bytes_that_are_not_utf8_are_the_only_finding(tmp_path: Path) -> None:
+    """Not even a rule that reads only the file's name (SM104) speaks about a file that is not
+    text; the one finding quotes no value of it."""
+    plan = tmp_path / ".claude" / "deployment.toml"
+    text = (record(artifact_type="skils") + "x = 1\n[[deployed]]\n").replace("skils", "sk\udcffils")
+    found = analyze(parse_document(text), Context(file_path=plan, disk=DiskProbe()))
+    assert [(d.code, d.span[0]) for d in found] == [("SM100", text.index("\udcff"))]
+    assert found[0].message.startswith("bytes that are not UTF-8 (0xff) at line 3, column 20: ")
+    found[0].message.encode("utf-8")
+
+
 def test_sm101_on_first_legacy_header() -> None:
     text = "# note\n[deployment]\ncollection = 'default'\n"
     found = only(text, "SM101")
@@ -261,6 +272,20 @@ def test_incremental_analysis_equals_fresh_analysis(
         source = root + "".join(chunks)
         doc = parse_document(source, previous=doc)
         assert analyzer.analyze(doc) == analyze(parse_document(source)), source
+
+
+def test_sm110_names_a_nameless_record_by_its_number_after_records_are_added_above() -> None:
+    """The record rules' findings are reused per unchanged chunk, but not the number of a record
+    that is named by it: inserting records above renumbers it."""
+    nameless = record(artifact_name=None)
+    analyzer = Analyzer()
+    doc = None
+    for above in range(4):
+        text = record(artifact_name=f"r{above}") * above + nameless + record(artifact_name="last")
+        doc = parse_document(text, previous=doc)
+        [found] = [d for d in analyzer.analyze(doc) if d.code == "SM110"]
+        assert found.message.startswith(f"record {above + 1}: missing required field ")
+        assert analyzer.analyze(doc) == analyze(parse_document(text))
 
 
 # --- environment rules: real collections and a real project on disk ------------------------------

@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,11 +36,7 @@ from skillmeat_ls.index.model import (
     IndexProblem,
 )
 from skillmeat_ls.schema import KNOWN_TYPES, is_safe_name
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:
-    import tomli as tomllib
+from skillmeat_ls.tomlread import loads, tomllib
 
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _TOML_AT_END = re.compile(r"\s*\(at end of document\)\s*$")
@@ -154,7 +149,7 @@ def _load_toml(path: Path, problems: list[IndexProblem]) -> tuple[dict[str, Any]
         problems.append(IndexProblem(path, f"cannot read: {exc.strerror or exc}"))
         return None
     try:
-        return tomllib.loads(text), text
+        return loads(text), text
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         line = column = None

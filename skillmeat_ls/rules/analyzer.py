@@ -3,7 +3,10 @@
 :class:`Analyzer` keeps, for each record's chunk, what the rules concluded from that chunk alone
 (:class:`ChunkFacts`). The parser shares unchanged chunks between successive versions of a
 document, so a keystroke re-derives the facts of the edited record only; the rules that read
-the whole record list then run over facts already at hand.
+the whole record list then run over facts already at hand. Facts that name a record by its number
+(:func:`~skillmeat_ls.rules.records.numbered`) are reused only while the record keeps its number.
+
+A document that is not UTF-8 (``readable`` false) gets its one SM100 and nothing else.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from skillmeat_ls.rules.environment import (
     rule_profile_root,
 )
 from skillmeat_ls.rules.records import (
+    numbered,
     rule_artifact_type,
     rule_field_formats,
     rule_path_containment,
@@ -91,6 +95,8 @@ class ChunkFacts:
     keys: RecordKeys
     #: The record rules' findings.
     findings: list[Diagnostic]
+    #: The record's number among the document's records, when the findings mention it; else None.
+    number: int | None
     #: The record environment rules' findings, and the environment they were computed in.
     environment: tuple[EnvironmentKey, list[Diagnostic]] | None = None
 
@@ -101,7 +107,7 @@ def _facts(record: Record) -> ChunkFacts:
     if chunk.data is not None:  # else its syntax error (SM100) says it all
         local = _at_chunk_start(record)
         findings = [d for rule in RECORD_RULES for d in rule(local)]
-    return ChunkFacts(chunk, keys_of(record), findings)
+    return ChunkFacts(chunk, keys_of(record), findings, record.index if numbered(record) else None)
 
 
 def _at_chunk_start(record: Record) -> Record:
@@ -126,12 +132,20 @@ class Analyzer:
 
     def analyze(self, doc: Document, context: Context | None = None) -> list[Diagnostic]:
         context = context or Context()
+        found = self._run(doc, context) if doc.readable else list(rule_syntax(doc))
+        found.sort(key=lambda d: (d.span, d.code))
+        settings = self.settings.over(context.project) if context.project else self.settings
+        return settings.apply(found, doc, context.root_name)
+
+    def _run(self, doc: Document, context: Context) -> list[Diagnostic]:
         records, known = doc.records, self._facts
         live: dict[int, ChunkFacts] = {}
         # One list per pass, in record order (no per-record pairs: see the collision rules).
         facts_list: list[ChunkFacts] = []
         for record in records:
-            facts = known.get(id(record.chunk)) or _facts(record)
+            facts = known.get(id(record.chunk))
+            if facts is None or (facts.number is not None and facts.number != record.index):
+                facts = _facts(record)
             live[id(record.chunk)] = facts
             facts_list.append(facts)
         self._facts = live  # forget chunks the document no longer has
@@ -148,9 +162,7 @@ class Analyzer:
         for env_rule in ENVIRONMENT_RULES:
             found.extend(env_rule(doc, context))
         found.extend(self._environment(doc, context, facts_list))
-        found.sort(key=lambda d: (d.span, d.code))
-        settings = self.settings.over(context.project) if context.project else self.settings
-        return settings.apply(found, doc, context.root_name)
+        return found
 
     def _environment(
         self, doc: Document, context: Context, facts_list: list[ChunkFacts]

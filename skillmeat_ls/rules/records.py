@@ -1,7 +1,8 @@
 """Record rules (SM110–SM114): each reads one record and nothing else.
 
 Their results depend on the record's chunk alone, so the analyzer computes them once per chunk
-(with spans relative to it) and reuses them while the chunk stands unchanged.
+(with spans relative to it) and reuses them while the chunk stands unchanged, and, for a record
+they name by its number (:func:`numbered`), while it keeps that number.
 """
 
 from __future__ import annotations
@@ -109,6 +110,12 @@ def _check_hash(record: Record, key: str) -> Diagnostic | None:
             found.value_span,
         )
     return None
+
+
+def numbered(record: Record) -> bool:
+    """Whether what these rules say about ``record`` names it by its number ("record 3", for a
+    record without a name), which changes when records are added or removed above it."""
+    return not record.name
 
 
 def rule_required_fields(record: Record) -> Iterator[Diagnostic]:

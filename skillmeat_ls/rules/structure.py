@@ -13,12 +13,14 @@ from skillmeat_ls.schema import LEGACY_HEADER_KEYS, LEGACY_KEPT_TABLE
 
 
 def rule_syntax(doc: Document) -> Iterator[Diagnostic]:
-    """SM100: TOML syntax errors, at the parser's position."""
+    """SM100: TOML syntax errors, at the parser's position; text that is not UTF-8, at the first
+    bad byte (its problem says so itself)."""
+    prefix = "TOML syntax error: " if doc.readable else ""
     for problem in doc.problems:
         end = min(problem.offset + 1, len(doc.text))
         if end <= problem.offset or doc.text[problem.offset : end] == "\n":
             end = problem.offset
-        yield finding("SM100", f"TOML syntax error: {problem.message}", (problem.offset, end))
+        yield finding("SM100", prefix + problem.message, (problem.offset, end))
 
 
 def _legacy_tables(doc: Document) -> list[PlacedChunk]:
