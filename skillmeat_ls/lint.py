@@ -18,7 +18,7 @@ from skillmeat_ls.document import Document
 from skillmeat_ls.index import CollectionIndex, open_index
 from skillmeat_ls.project_config import ConfigCache
 from skillmeat_ls.rules import Analyzer, Diagnostic, RuleSettings, Severity
-from skillmeat_ls.workspace import DiskProbe, find_deployment_files
+from skillmeat_ls.workspace import DiskProbe, RefusedFile, find_deployment_files
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,12 @@ def lint_file(
     try:
         found = analyze_path(path, Analyzer(settings), context)
     except (OSError, ValueError) as exc:
-        return FileReport(path, None, error=f"cannot read: {exc}")
+        # the report names the file itself: give only why
+        if isinstance(exc, RefusedFile):
+            why = exc.reason
+        else:
+            why = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+        return FileReport(path, None, error=f"cannot read: {why}")
     return FileReport(path, found.document, found.diagnostics)
 
 

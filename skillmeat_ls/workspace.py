@@ -167,7 +167,12 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 
 class RefusedFile(UserFacingError, ValueError):
     """A file :func:`read_text` will not read (not a regular file, or too large); the message
-    names it. A ``ValueError`` too, so callers that skip unreadable files skip it."""
+    names it, ``reason`` says why. A ``ValueError`` too, so callers that skip unreadable files
+    skip it."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.reason = reason
 
 
 def read_text(path: Path) -> str:
@@ -182,14 +187,10 @@ def read_text(path: Path) -> str:
     descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     with os.fdopen(descriptor, "rb") as handle:
         if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            raise RefusedFile(
-                f"{path}: not a regular file (a FIFO, a device or a directory): not read"
-            )
+            raise RefusedFile(path, "not a regular file (a FIFO, a device or a directory): not read")
         data = handle.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
-        raise RefusedFile(
-            f"{path}: larger than {MAX_FILE_BYTES} bytes: too large for a deployment file"
-        )
+        raise RefusedFile(path, f"larger than {MAX_FILE_BYTES} bytes: too large for a deployment file")
     return data.decode("utf-8-sig", errors="surrogateescape")
 
 
