@@ -16,6 +16,13 @@ and ``collection.lock``:
   skipped, a directory that cannot be listed contributes nothing, a file that cannot be read
   raises. Empty directories change nothing; an empty tree hashes to :data:`EMPTY_HASH`.
 
+Given ``within`` (a real directory path), :func:`content_hash` also refuses what a copy inside a
+profile root must not make the hash depend on: a symlink whose target lies outside ``within``
+(it would be followed, or silently left out) and a special file (a FIFO, a socket, a device). It
+raises :class:`LeavesRoot` naming the first such entry, so the caller reports it (SM133) instead
+of judging drift on bytes from elsewhere. Symlinks that stay inside are hashed as SkillMeat
+hashes them.
+
 A depth-first walk that lists each directory with :func:`os.scandir` and visits names in sorted
 order yields exactly that order (sorting paths by components is sorting each level by name), at a
 fraction of the cost of building and sorting ``Path`` objects.
@@ -41,6 +48,28 @@ EMPTY_HASH = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 _CHUNK_SIZE = 1 << 16
 
 
+class LeavesRoot(ValueError):
+    """A tree holds an entry that leads outside the root it was confined to, or a special file;
+    ``rel`` is its path inside the tree, ``reason`` says which."""
+
+    def __init__(self, rel: str, reason: str) -> None:
+        super().__init__(f"{rel}: {reason}")
+        self.rel = rel
+        self.reason = reason
+
+
+def _confined(rel: str, entry: os.DirEntry[str], within: str) -> None:
+    """Raise :class:`LeavesRoot` if ``entry`` is a symlink leading outside ``within`` (a broken
+    one included: where it points is not ours to judge) or a special file."""
+    if entry.is_symlink():
+        target = os.path.realpath(entry.path)
+        if not target.startswith(within + os.sep):
+            raise LeavesRoot(rel, f"a symlink to {target}, outside the profile root")
+        return
+    if not (entry.is_dir(follow_symlinks=False) or entry.is_file(follow_symlinks=False)):
+        raise LeavesRoot(rel, "a special file (a FIFO, a socket or a device)")
+
+
 def _is_real_dir(entry: os.DirEntry[str]) -> bool:
     """Whether ``rglob`` descends into ``entry``: a directory that is not a symlink."""
     try:
@@ -49,8 +78,9 @@ def _is_real_dir(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def _iter_files(top: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
-    """``(relative path, entry)`` of every file the hash covers, in ``sorted(rglob)`` order."""
+def _iter_files(top: str, within: str | None = None) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """``(relative path, entry)`` of every file the hash covers, in ``sorted(rglob)`` order;
+    with ``within``, every entry is first checked by :func:`_confined`."""
     stack: list[tuple[str, Iterator[os.DirEntry[str]]]] = []
 
     def listing(directory: str) -> Iterator[os.DirEntry[str]]:
@@ -71,6 +101,8 @@ def _iter_files(top: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
             stack.pop()
             continue
         rel = prefix + entry.name
+        if within is not None:
+            _confined(rel, entry, within)
         if _is_real_dir(entry):
             stack.append((rel + "/", listing(entry.path)))
         elif entry.is_file():  # follows symlinks; False for broken links, fifos, sockets
@@ -88,19 +120,20 @@ def _feed_file(hasher: hashlib._Hash, path: str | os.PathLike[str]) -> None:
             hasher.update(view[:count])
 
 
-def content_hash(path: Path) -> str:
+def content_hash(path: Path, *, within: str | None = None) -> str:
     """SkillMeat's ``compute_content_hash`` of a file or directory (see the module doc).
 
     Raises ``FileNotFoundError`` if ``path`` does not exist (a broken symlink included),
     ``ValueError`` if it is neither a file nor a directory, and ``OSError`` if a file below it
-    cannot be read, as SkillMeat does.
+    cannot be read, as SkillMeat does; with ``within``, :class:`LeavesRoot` for an entry that
+    leads outside it.
     """
     mode = os.stat(path).st_mode
     hasher = hashlib.sha256()
     if stat.S_ISREG(mode):
         _feed_file(hasher, path)
     elif stat.S_ISDIR(mode):
-        for rel, entry in _iter_files(os.fspath(path)):
+        for rel, entry in _iter_files(os.fspath(path), within):
             hasher.update(rel.encode("utf-8"))
             _feed_file(hasher, entry.path)
     else:

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from skillmeat_ls.errors import UserFacingError
-from skillmeat_ls.hashing import content_hash, tree_fingerprint
+from skillmeat_ls.hashing import LeavesRoot, content_hash, tree_fingerprint
 from skillmeat_ls.schema import CLAUDE_DIR, DEPLOYED_FILE_NAME, PLAN_FILE_NAME
 
 #: Directories never searched for deployment files.
@@ -76,6 +76,7 @@ class DiskProbe:
         self._resolved: dict[tuple[str, str], str | None] = {}
         self._hashes: dict[str, tuple[str, str | None]] = {}  # path -> (fingerprint, hash)
         self._checked: dict[str, str | None] = {}  # path -> hash, verified in this window
+        self._leaving: dict[str, str] = {}  # path -> why its hash is not judged (SM133)
         #: Bumped whenever a window ends: results computed from an older one are stale.
         self.generation = 0
 
@@ -126,7 +127,8 @@ class DiskProbe:
         return self.resolve(root, relative) is not None
 
     def hash(self, root: Path, relative: str) -> str | None:
-        """SkillMeat's content hash of ``root/relative``; None if absent, unreadable or outside."""
+        """SkillMeat's content hash of ``root/relative``; None if absent, unreadable, outside, or
+        holding an entry that leads outside ``root`` (then :meth:`leaving` says which)."""
         path = self.resolve(root, relative)
         if path is None:
             return None
@@ -138,12 +140,25 @@ class DiskProbe:
             if cached is not None and fingerprint and cached[0] == fingerprint:
                 digest = cached[1]
             else:
-                digest = content_hash(Path(path))
+                self._leaving.pop(path, None)
+                digest = content_hash(Path(path), within=self._real_dir(os.fspath(root)))
+        except LeavesRoot as exc:
+            self._leaving[path] = f"{relative}/{exc.rel} is {exc.reason}"
+            digest = None
         except (OSError, ValueError):
             digest, fingerprint = None, ""
         self._hashes[path] = (fingerprint, digest)
         self._checked[path] = digest
         return digest
+
+    def leaving(self, root: Path, relative: str) -> str | None:
+        """Why the copy at ``root/relative`` is not hashed (an entry in it leads outside
+        ``root``, or is a special file), or None."""
+        path = self.resolve(root, relative)
+        if path is None:
+            return None
+        self.hash(root, relative)
+        return self._leaving.get(path)
 
     def forget(self, path: Path | None = None) -> None:
         """Start a new window: everything is looked at again (hashes only if ``path``, or
@@ -155,6 +170,7 @@ class DiskProbe:
         self._checked.clear()
         if path is None:
             self._hashes.clear()
+            self._leaving.clear()
             return
         prefix = os.path.realpath(path)
         for known in [p for p in self._hashes if p == prefix or p.startswith(prefix + os.sep)]:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skillmeat_ls.hashing import EMPTY_HASH, content_hash, tree_fingerprint
+from skillmeat_ls.hashing import EMPTY_HASH, LeavesRoot, content_hash, tree_fingerprint
 
 SHARED_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "samples"
 SHARED_HOME = SHARED_SAMPLES / "generated-bf0f68e3" / "home" / ".skillmeat"
@@ -274,3 +274,23 @@ def test_content_hash_equals_skillmeat_sorted_rglob(tree: dict[str, object]) -> 
         root = Path(scratch) / "artifact"
         write_tree(root, tree)
         assert content_hash(root) == skillmeat_reference_hash(root)
+
+
+def test_confined_hash_refuses_what_leads_out_and_equals_skillmeat_inside(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    tree = root / "skill"
+    tree.mkdir(parents=True)
+    (tree / "a.md").write_text("a\n")
+    (root / "shared.md").write_text("shared\n")
+    (tree / "inside.md").symlink_to(root / "shared.md")
+    within = os.path.realpath(root)
+    assert content_hash(tree, within=within) == content_hash(tree)
+    (tmp_path / "outside.md").write_text("outside\n")
+    (tree / "out.md").symlink_to(tmp_path / "outside.md")
+    with pytest.raises(LeavesRoot) as raised:
+        content_hash(tree, within=within)
+    assert raised.value.rel == "out.md" and "outside the profile root" in raised.value.reason
+    (tree / "out.md").unlink()
+    (tree / "gone.md").symlink_to(tmp_path / "nowhere")  # broken, pointing out
+    with pytest.raises(LeavesRoot):
+        content_hash(tree, within=within)

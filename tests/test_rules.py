@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -394,3 +395,54 @@ def test_hostile_paths_are_never_read(world: dict[str, Path], tmp_path: Path) ->
         text = record(artifact_name="x", artifact_path=path, content_hash=H2)
         found = codes(text, context)
         assert not {"SM140", "SM141", "SM142"} & set(found), (path, found)
+
+
+def skill_copy(world: dict[str, Path]) -> Path:
+    """The deployed copy of the skill ``review``, as the collection holds it."""
+    copy = world["project"] / ".claude" / "skills" / "review"
+    copy.mkdir(parents=True)
+    (copy / "SKILL.md").write_text("# skill\n")
+    return copy
+
+
+def skill_record(digest: str) -> str:
+    return record(artifact_type="skill", artifact_path="skills/review", content_hash=digest)
+
+
+def test_sm133_a_symlink_out_of_the_root_is_not_followed(world: dict[str, Path]) -> None:
+    copy = skill_copy(world)
+    digest = content_hash(copy)
+    secret = world["project"] / "secret.md"  # beside .claude/, not in it
+    secret.write_text("# not the skill's\n")
+    (copy / "notes.md").symlink_to(secret)
+    text = skill_record(digest)
+    found = only(text, "SM133", env_context(world))
+    assert spanned(text, found) == '"skills/review"'
+    assert ".claude/skills/review/notes.md is a symlink to" in found.message
+    assert str(secret) in found.message
+    assert not {"SM140", "SM141", "SM142", "SM132"} & set(codes(text, env_context(world)))
+    # whatever the outside file holds, the verdict stays the same: it is never read
+    secret.write_text("# changed\n")
+    assert codes(text, env_context(world)) == ["SM133"]
+
+
+def test_sm133_a_special_file_in_the_copy(world: dict[str, Path]) -> None:
+    copy = skill_copy(world)
+    digest = content_hash(copy)  # SkillMeat's hash skips FIFOs; the copy still holds one
+    os.mkfifo(copy / "pipe")
+    found = only(skill_record(digest), "SM133", env_context(world))
+    assert "pipe is a special file" in found.message
+
+
+def test_a_symlink_that_stays_inside_is_hashed_as_skillmeat_hashes_it(
+    world: dict[str, Path],
+) -> None:
+    copy = skill_copy(world)
+    shared = world["project"] / ".claude" / "shared.md"
+    shared.write_text("# shared notes\n")
+    (copy / "notes.md").symlink_to(shared)
+    digest = content_hash(copy)  # the target's bytes, as SkillMeat's rglob reads them
+    assert codes(skill_record(digest), env_context(world)) == ["SM141"]  # differs from default's
+    shared.write_text("# shared notes, edited\n")
+    context = env_context(world)
+    assert "SM142" in codes(skill_record(digest), context)  # the edit through the link counts

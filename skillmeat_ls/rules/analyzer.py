@@ -28,6 +28,7 @@ from skillmeat_ls.rules.context import Context
 from skillmeat_ls.rules.diagnostic import Diagnostic
 from skillmeat_ls.rules.environment import (
     rule_collection_reference,
+    rule_copy_leaves_root,
     rule_drift,
     rule_missing_on_disk,
     rule_plan_file_name,
@@ -79,7 +80,13 @@ ENVIRONMENT_RULES: tuple[Callable[[Document, Context], Iterable[Diagnostic]], ..
 #: Rules that read one record and the environment (collections, disk).
 RECORD_ENVIRONMENT_RULES: tuple[
     Callable[[Document, Record, Context], Iterable[Diagnostic]], ...
-] = (rule_profile_root, rule_collection_reference, rule_missing_on_disk, rule_drift)
+] = (
+    rule_profile_root,
+    rule_collection_reference,
+    rule_missing_on_disk,
+    rule_copy_leaves_root,
+    rule_drift,
+)
 
 #: What the environment rules' results for a record depend on besides the record: the
 #: collections index (by identity), the disk probe's window and the file's place.

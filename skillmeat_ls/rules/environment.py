@@ -142,6 +142,27 @@ def rule_missing_on_disk(doc: Document, record: Record, context: Context) -> Ite
         )
 
 
+def rule_copy_leaves_root(
+    doc: Document, record: Record, context: Context
+) -> Iterator[Diagnostic]:
+    """SM133: the deployed copy holds a symlink leading outside its profile root, or a special
+    file: it is not followed, and the record's drift is not judged."""
+    root, disk = context.profile_root, context.disk
+    if root is None or disk is None:
+        return
+    path = derived_path(record)
+    if path is None or path_escapes(path) or not _in_file_root(record, context):
+        return
+    why = disk.leaving(root, path)
+    if why is not None:
+        yield finding(
+            "SM133",
+            f"{root.name}/{why}: not followed, so whether {record.type} '{record.name}' drifted "
+            "is not judged",
+            record.anchor("artifact_path"),
+        )
+
+
 def _in_file_root(record: Record, context: Context) -> bool:
     """The record's copy lives in its file's root: its ``profile_root_dir`` names that root, or
     it names none (disk rules then judge it where it is; SM105 says where SkillMeat moves it)."""
@@ -183,6 +204,8 @@ def drift_state(doc: Document, record: Record, context: Context) -> DriftState |
     if not _in_file_root(record, context) or recorded is None or not HASH_RE.fullmatch(recorded):
         return None
     project_hash = disk.hash(root, path)
+    if project_hash is None and disk.leaving(root, path) is not None:
+        return None  # SM133: not judged
     collection_hash = None
     if context.collections is not None and record.name and record.type:
         collection = context.collections.get(doc.collection_of(record)[0])
