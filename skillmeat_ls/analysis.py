@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 from skillmeat_ls.document import Document, parse_document
 from skillmeat_ls.project_config import ConfigCache
-from skillmeat_ls.rules import Analyzer, Context, Diagnostic
-from skillmeat_ls.workspace import DiskProbe, read_text
+from skillmeat_ls.rules import Analyzer, Context, Diagnostic, finding
+from skillmeat_ls.workspace import DiskProbe, RefusedFile, read_text
 
 if TYPE_CHECKING:
     from skillmeat_ls.index import CollectionIndex
@@ -60,3 +60,12 @@ def analyze_path(path: Path, analyzer: Analyzer, context: Context) -> Findings:
     """Analyse the file at ``path`` as it is on disk. Raises ``OSError``/``ValueError`` (naming
     the file) when it cannot be read as a deployment file: gone, not a regular file, too big."""
     return analyze_text(path, read_text(path), analyzer, context)
+
+
+def refused(exc: RefusedFile) -> Findings:
+    """What the editor shows for a file :func:`~skillmeat_ls.workspace.read_text` refused (a
+    FIFO, a device, an over-large file named like a deployment file, say in a cloned
+    repository): one SM100 at its start saying why, so the refusal is seen, not silent."""
+    return Findings(
+        parse_document(""), [finding("SM100", f"not read: {exc.reason}", (0, 0))]
+    )

@@ -18,11 +18,11 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from skillmeat_ls.analysis import analyze_path, context_for
+from skillmeat_ls.analysis import analyze_path, context_for, refused
 from skillmeat_ls.document import Document
 from skillmeat_ls.project_config import ConfigCache
 from skillmeat_ls.rules import Analyzer, Diagnostic, RuleSettings
-from skillmeat_ls.workspace import DiskProbe
+from skillmeat_ls.workspace import DiskProbe, RefusedFile
 
 if TYPE_CHECKING:
     from skillmeat_ls.index import CollectionIndex
@@ -109,6 +109,8 @@ def analyze_batch(
     for path in paths:
         try:
             found = analyze_path(path, Analyzer(rules), context_for(path, index, disk, configs))
+        except RefusedFile as exc:
+            found = refused(exc)
         except (OSError, ValueError):
             continue
         results.append(FileDiagnostics(path, place(found.document, found.diagnostics, encoding)))

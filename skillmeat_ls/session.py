@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from skillmeat_ls.analysis import analyze_path, analyze_text, context_for
+from skillmeat_ls.analysis import analyze_path, analyze_text, context_for, refused
 from skillmeat_ls.cache.revisions import HEAD
 from skillmeat_ls.document import Document
 from skillmeat_ls.locations import resolve_cache_path, resolve_home
@@ -30,7 +30,12 @@ from skillmeat_ls.rules import (
     Diagnostic,
     RuleSettings,
 )
-from skillmeat_ls.workspace import DiskProbe, find_deployment_files, is_deployment_file
+from skillmeat_ls.workspace import (
+    DiskProbe,
+    RefusedFile,
+    find_deployment_files,
+    is_deployment_file,
+)
 
 # SQLAlchemy is imported when the cache opens, after `initialize` has been answered.
 if TYPE_CHECKING:
@@ -299,10 +304,13 @@ class Session:
         return self._record(path, version, analyses, found.document, found.diagnostics)
 
     def analyze_on_disk(self, path: Path) -> Analysis | None:
-        """Analyse a file as it is on disk; None when it is gone or unreadable."""
+        """Analyse a file as it is on disk (one that is refused gets an SM100 saying why); None
+        when it is gone or unreadable."""
         analyses = self._analyses(path)
         try:
             found = analyze_path(path, analyses.analyzer, self.context(path))
+        except RefusedFile as exc:
+            found = refused(exc)
         except (OSError, ValueError) as exc:
             log.info("not analysing %s: %s", path, exc)
             self.forget(path)

@@ -432,6 +432,34 @@ async def test_writing_commands_refuse_a_project_outside_the_workspace(
     assert legacy.read_text() == CASES["SM101"][0]
 
 
+async def test_special_files_in_a_cloned_workspace_are_refused_with_a_diagnostic(
+    client: LanguageClient, world: World
+) -> None:
+    """A FIFO, a link to /dev/zero and an over-large file named like deployment files (as a
+    cloned repository may hold): the scan neither blocks nor reads them; each gets one SM100
+    naming why, and the server keeps serving."""
+    import os
+
+    fifo = world.project("fifo") / ".claude" / DEPLOYED
+    os.mkfifo(fifo)
+    (world.project("zero") / ".claude" / DEPLOYED).symlink_to("/dev/zero")
+    big = world.project("big") / ".claude" / DEPLOYED
+    with big.open("wb") as handle:  # sparse: no disk space used
+        handle.truncate(65 * 1024 * 1024)
+    plain = deployment_file(world, "plain", "[deployment]\ncollection = 'default'\n")
+    await start(client, world)
+    for path in (fifo, world.project("zero") / ".claude" / DEPLOYED, big):
+        assert await diagnosed(client, path) == ["SM100"], path
+    messages = [client.diagnostics[p.as_uri()][0].message for p in (fifo, big)]
+    assert "not read: not a regular file" in messages[0]
+    assert "too large" in messages[1]
+    assert await diagnosed(client, plain, "SM101") == ["SM101"]
+    opened = OpenFile(client, plain)
+    hover = await client.text_document_hover_async(
+        t.HoverParams(t.TextDocumentIdentifier(opened.uri), t.Position(1, 2)))
+    assert hover is None or hover.contents is not None  # answered
+
+
 async def test_list_collections_and_refresh(
     client: LanguageClient, world: World, editor: Editor
 ) -> None:
