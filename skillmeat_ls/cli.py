@@ -19,7 +19,7 @@ from skillmeat_ls.errors import UserFacingError
 from skillmeat_ls.locations import resolve_cache_path
 
 if TYPE_CHECKING:
-    from skillmeat_ls.deploy import DeployResult, UndeployResult
+    from skillmeat_ls.deploy import DeployResult, RecoveryReport, UndeployResult
     from skillmeat_ls.index import CollectionIndex
     from skillmeat_ls.profiles import Profile
 
@@ -233,9 +233,16 @@ def _collections_index(args: argparse.Namespace, *, required: bool) -> Collectio
     return index
 
 
+def _note_recovery(report: RecoveryReport | None) -> None:
+    """Say on stderr what was done about a request a crash had interrupted."""
+    if report is not None:
+        print(f"note: {report.message}", file=sys.stderr)
+
+
 def _print_deploy_result(result: DeployResult | UndeployResult, fmt: str) -> int:
     from skillmeat_ls.deploy import UndeployResult
 
+    _note_recovery(result.recovered)
     if fmt == "json":
         print(json.dumps(result.as_dict(), indent=2))
         return EXIT_FINDINGS if result.failed else EXIT_OK
@@ -272,7 +279,7 @@ def _print_deploy_result(result: DeployResult | UndeployResult, fmt: str) -> int
 
 
 def _cmd_deploy(args: argparse.Namespace) -> int:
-    from skillmeat_ls.deploy import DeployError, deploy, resolve_request
+    from skillmeat_ls.deploy import DeployError, deploy, file_ops_from_environment, resolve_request
 
     index = _collections_index(args, required=True)
     assert index is not None
@@ -289,6 +296,7 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
             dry_run=args.dry_run,
             profile=_profile(args),
+            file_ops=file_ops_from_environment(),
         )
     except DeployError as exc:
         raise UserError(str(exc)) from exc
@@ -296,24 +304,39 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def _cmd_update(args: argparse.Namespace) -> int:
-    from skillmeat_ls.deploy import DeployError, resolve_recorded, status, update_many
+    from skillmeat_ls.deploy import (
+        DeployError,
+        file_ops_from_environment,
+        resolve_recorded,
+        status,
+        update_many,
+    )
 
     if bool(args.artifacts) == bool(args.all):
         raise UserError("name the artifacts to update (NAME[:TYPE] ...) or give --all")
     index = _collections_index(args, required=True)
     project = Path(args.project)
     profile = _profile(args)
+    file_ops = file_ops_from_environment()
     try:
         if args.all:
             pairs = [
                 (s.name, s.type)
-                for s in status(project, index, profile)
+                for s in status(
+                    project, index, profile, file_ops=file_ops, on_recovery=_note_recovery
+                )
                 if s.state == "update-available" and s.name is not None and s.type is not None
             ]
         else:
             pairs = resolve_recorded(project, args.artifacts, profile)
         result = update_many(
-            project, index, pairs, force=args.force, dry_run=args.dry_run, profile=profile
+            project,
+            index,
+            pairs,
+            force=args.force,
+            dry_run=args.dry_run,
+            profile=profile,
+            file_ops=file_ops,
         )
     except DeployError as exc:
         raise UserError(str(exc)) from exc
@@ -321,15 +344,30 @@ def _cmd_update(args: argparse.Namespace) -> int:
 
 
 def _cmd_undeploy(args: argparse.Namespace) -> int:
-    from skillmeat_ls.deploy import DeployError, UndeployResult, resolve_recorded, undeploy
+    from skillmeat_ls.deploy import (
+        DeployError,
+        UndeployResult,
+        file_ops_from_environment,
+        resolve_recorded,
+        undeploy,
+    )
 
     project = Path(args.project)
     profile = _profile(args)
     assert profile is not None
     combined = UndeployResult(dry_run=args.dry_run, profile=profile.id, root=profile.root_dir)
+    file_ops = file_ops_from_environment()
     try:
         for name, artifact_type in resolve_recorded(project, args.artifacts, profile):
-            one = undeploy(project, name, artifact_type, dry_run=args.dry_run, profile=profile)
+            one = undeploy(
+                project,
+                name,
+                artifact_type,
+                dry_run=args.dry_run,
+                profile=profile,
+                file_ops=file_ops,
+            )
+            combined.recovered = combined.recovered or one.recovered
             combined.removed.extend(one.removed)
             combined.skipped.extend(one.skipped)
             combined.errors.extend(one.errors)
@@ -340,14 +378,20 @@ def _cmd_undeploy(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from skillmeat_ls.deploy import DeployError, deployment_file, status
+    from skillmeat_ls.deploy import DeployError, deployment_file, file_ops_from_environment, status
     from skillmeat_ls.workspace import project_files
 
     project = Path(args.project)
     index = _collections_index(args, required=False)
     profile = _profile(args, default_all=True)
     try:
-        records = status(project, index, profile)
+        records = status(
+            project,
+            index,
+            profile,
+            file_ops=file_ops_from_environment(),
+            on_recovery=_note_recovery,
+        )
     except DeployError as exc:
         raise UserError(str(exc)) from exc
     if profile is not None:

@@ -782,6 +782,58 @@ def test_deployment_file_write_failure_undoes_every_swap(world: dict[str, Path])
     assert no_staging(world["project"])
 
 
+def test_a_failed_undo_keeps_the_journal_for_the_next_request(world: dict[str, Path]) -> None:
+    many, pairs = many_world(world)
+    before = snapshot(world["root"])
+
+    class StuckUndo(FullDisk):
+        """The deployment file cannot be written, nor can a new copy be moved out again."""
+
+        def move(self, source: Path, destination: Path) -> None:
+            if destination.name.startswith("undo-"):
+                raise PermissionError(errno.EACCES, "Permission denied", str(source))
+            super().move(source, destination)
+
+    result = deploy(world["project"], many, pairs, overwrite=True, file_ops=StuckUndo())
+    message = result.errors[0].message
+    assert "undoing it failed (.claude/" in message and "; and 17 more)" in message
+    assert "the next skillmeat-ls request puts them back" in message
+    assert (world["project"] / ".claude" / engine.JOURNAL_NAME).is_file()
+    assert not no_staging(world["project"])
+    found: list[engine.RecoveryReport] = []
+    status(world["project"], index_of(world), on_recovery=found.append)
+    assert [(r.operation, r.outcome, len(r.paths)) for r in found] == [
+        ("deploy", "rolled back", 20)
+    ]
+    assert snapshot(world["root"]) == before
+
+
+def test_staging_left_by_a_killed_request_is_swept_by_the_next_write(
+    world: dict[str, Path],
+) -> None:
+    project = world["project"]
+    deploy(project, collection(world), [("helper", "agent")])
+    stale = project / ".claude" / f"{engine.STAGING_PREFIX}killed"
+    write(stale / "new-0/SKILL.md", "half a copy")
+    result = deploy(project, collection(world), [("review", "command")])
+    assert result.recovered is not None and result.recovered.swept == (stale.name,)
+    assert result.recovered.outcome is None and no_staging(project)
+    assert undeploy(project, "review", "command").recovered is None
+
+
+def test_the_journal_is_off_only_for_benchmarks(world: dict[str, Path]) -> None:
+    class Unjournalled(FileOps):
+        journalled = False
+
+        def write_journal(self, path: Path, text: str) -> None:
+            raise AssertionError("journalled")
+
+    result = deploy(
+        world["project"], collection(world), [("review", "skill")], file_ops=Unjournalled()
+    )
+    assert [item.name for item in result.deployed] == ["review"] and no_staging(world["project"])
+
+
 def test_failure_in_a_new_project_leaves_no_claude_folder(world: dict[str, Path]) -> None:
     class DiskOnFire(FileOps):
         def write_text(self, path: Path, text: str) -> None:

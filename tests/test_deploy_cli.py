@@ -274,3 +274,33 @@ def test_symlinked_claude_is_one_error_line(env: dict[str, Path], tmp_path: Path
     assert result.returncode == 2 and "is a symlink" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert list(elsewhere.iterdir()) == []
+
+
+def test_what_a_killed_request_left_is_recovered_first(env: dict[str, Path]) -> None:
+    project = env["project"]
+    assert (
+        cli(env, "deploy", "--project", project, "--collection", "default", "helper").returncode
+        == 0
+    )
+    stale = project / ".claude/.skillmeat-staging-killed"
+    (stale / "new-0").mkdir(parents=True)
+    result = cli(
+        env, "deploy", "--project", project, "--collection", "default", "code-review:skill"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == (
+        "note: .claude/: 1 staging folder left by interrupted requests removed\n"
+    )
+    assert not stale.exists()
+
+    journal = project / ".claude/.skillmeat-journal.json"
+    journal.write_text("{half a journal")
+    before = (project / ".claude/.skillmeat-deployed.toml").read_text()
+    refused = cli(env, "undeploy", "--project", project, "helper")
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
+    assert refused.stderr.startswith(
+        "skillmeat-ls: error: .claude/.skillmeat-journal.json (the journal of an interrupted "
+        "skillmeat-ls request) is not acted on: it is not JSON"
+    )
+    assert (project / ".claude/agents/helper.md").is_file() and journal.is_file()
+    assert (project / ".claude/.skillmeat-deployed.toml").read_text() == before

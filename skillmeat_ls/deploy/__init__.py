@@ -11,16 +11,23 @@ Plain functions, no protocol: the language server and the CLI turn the results i
 
 Every write holds SkillMeat's own lock on the deployment file (:mod:`skillmeat_ls.locks`) from
 the moment the file is read to the end of the request, and the lock of each destination while it
-is swapped. Each request (one call) is all or nothing: the files and the record always agree.
+is swapped. Each request (one call) is all or nothing: the files and the record always agree,
+even when the process is killed: what a request is about to change is journalled in the profile
+root first, and the next request, :func:`status` or :func:`recover` completes or undoes it
+(:mod:`.recovery`). ``hold_record=True`` stops a deploy or update before it writes the deployment
+file, for an editor to write it (:class:`Pending`).
 
 The modules, from the bottom up:
 
 - :mod:`.results`: the result types (items are frozen dataclasses; JSON only in ``as_dict()``);
 - :mod:`.fileops`: :class:`FileOps`, the seam every file-system change goes through;
 - :mod:`.paths`: path safety (nothing is written outside ``<project>/<root>/``);
-- :mod:`.project`: the profile root, the deployment file, reading it under its lock;
+- :mod:`.journal`: the journal's format, and reading one back without trusting it;
+- :mod:`.transaction`: staging, journalled swaps, undoing them, a request held for the editor;
+- :mod:`.recovery`: the recovery rule for a journal found in a root, sweeping stale staging;
+- :mod:`.project`: the profile root, the deployment file, reading it under its lock (after
+  recovering the root), :func:`recover`;
 - :mod:`.copyplan`: what copying one artifact means (skip list, symlinks, hash);
-- :mod:`.transaction`: staging, swaps, rollback;
 - :mod:`.records`: the records written and the new text of the deployment file;
 - :mod:`.names`: ``NAME[:TYPE]`` as the command line gives it;
 - :mod:`.execution`: checking planned items, then the all-or-nothing step;
@@ -32,9 +39,10 @@ from __future__ import annotations
 from skillmeat_ls.deploy.copyplan import SKIP_PATTERNS
 from skillmeat_ls.deploy.deploying import deploy
 from skillmeat_ls.deploy.drift import status
-from skillmeat_ls.deploy.fileops import FileOps, Hasher
+from skillmeat_ls.deploy.fileops import FileOps, Hasher, file_ops_from_environment
+from skillmeat_ls.deploy.journal import JOURNAL_NAME, STAGING_PREFIX
 from skillmeat_ls.deploy.names import resolve_recorded, resolve_request
-from skillmeat_ls.deploy.project import RecordWriter, deployment_file, profile_root
+from skillmeat_ls.deploy.project import RecordWriter, deployment_file, profile_root, recover
 from skillmeat_ls.deploy.results import (
     CONFLICT_CODES,
     DeployedItem,
@@ -42,18 +50,20 @@ from skillmeat_ls.deploy.results import (
     DeployResult,
     ErrorItem,
     RecordStatus,
+    RecoveryReport,
     RemovalError,
     RemovedItem,
     ResultItem,
     SkippedItem,
     UndeployResult,
 )
-from skillmeat_ls.deploy.transaction import STAGING_PREFIX
+from skillmeat_ls.deploy.transaction import Pending
 from skillmeat_ls.deploy.undeploying import undeploy
 from skillmeat_ls.deploy.updating import update, update_many
 
 __all__ = [
     "CONFLICT_CODES",
+    "JOURNAL_NAME",
     "SKIP_PATTERNS",
     "STAGING_PREFIX",
     "DeployError",
@@ -62,8 +72,10 @@ __all__ = [
     "ErrorItem",
     "FileOps",
     "Hasher",
+    "Pending",
     "RecordStatus",
     "RecordWriter",
+    "RecoveryReport",
     "RemovalError",
     "RemovedItem",
     "ResultItem",
@@ -71,7 +83,9 @@ __all__ = [
     "UndeployResult",
     "deploy",
     "deployment_file",
+    "file_ops_from_environment",
     "profile_root",
+    "recover",
     "resolve_recorded",
     "resolve_request",
     "status",

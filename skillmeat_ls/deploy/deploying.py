@@ -40,13 +40,18 @@ def deploy(
     record_writer: RecordWriter | None = None,
     profile: Profile | None = None,
     file_ops: FileOps | None = None,
+    hold_record: bool = False,
 ) -> DeployResult:
     """Copy ``artifacts`` ((name, type) pairs) of ``collection`` into the project's root for
     ``profile`` (default ``claude_code``: ``.claude/``) and record them; all or nothing (see
     :mod:`skillmeat_ls.deploy.execution`). ``dry_run`` reports the same and writes nothing.
     ``record_writer`` replaces the atomic write of the deployment file; if it raises, the copies
-    are rolled back. ``file_ops`` does the file-system steps (see :class:`.FileOps`). Raises
-    :class:`DeployError` when the project or its deployment file is unusable."""
+    are rolled back. ``hold_record`` does everything but write the deployment file: the result's
+    ``pending`` (:class:`~.transaction.Pending`, None when there was nothing to write) holds the
+    locks until its ``commit()`` or ``rollback()`` (``record_writer`` is not used then).
+    ``file_ops`` does the file-system steps (see :class:`.FileOps`). Raises
+    :class:`DeployError` when the project or its deployment file is unusable, or what an
+    interrupted request left in the root cannot be recovered."""
     with locked(
         project, profile, dry_run=dry_run, record_writer=record_writer, file_ops=file_ops
     ) as loaded:
@@ -62,7 +67,15 @@ def deploy(
                 result.errors.append(exc.item(name, artifact_type, rel, collection.name))
             except Skipped as exc:
                 result.skipped.append(exc.item(name, artifact_type, rel, collection.name))
-        execute(loaded, planned, result, dry_run=dry_run, now=now)
+        execute(
+            loaded,
+            planned,
+            result,
+            operation="deploy",
+            dry_run=dry_run,
+            now=now,
+            hold=hold_record,
+        )
     return result
 
 

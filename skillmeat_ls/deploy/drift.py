@@ -1,20 +1,23 @@
 """Each record's drift state (:func:`status`): in-sync, modified, update-available, conflict,
 missing or unknown, as the diagnostics judge it (:func:`skillmeat_ls.rules.drift_state`), with a
-message for the user."""
+message for the user. What an interrupted request left is recovered first, never analysed."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from skillmeat_ls.deploy.fileops import FileOps
 from skillmeat_ls.deploy.paths import checked_rel
-from skillmeat_ls.deploy.project import LoadedProject, load
-from skillmeat_ls.deploy.results import DeployError, RecordStatus, Refused
+from skillmeat_ls.deploy.project import LoadedProject, load, profile_root, recover
+from skillmeat_ls.deploy.results import DeployError, RecordStatus, RecoveryReport, Refused
 from skillmeat_ls.document import Document, Record, derived_path
 from skillmeat_ls.profiles import DEFAULT_PROFILE_ID, Profile, profile_for_root
 from skillmeat_ls.rules import Context, drift_state
 from skillmeat_ls.schema import DEPLOYED_FILE_NAME, HASH_RE, canonical_type
-from skillmeat_ls.workspace import DiskProbe, project_files
+from skillmeat_ls.workspace import DiskProbe, is_profile_root_name, project_files
 
 if TYPE_CHECKING:
     from skillmeat_ls.index import CollectionIndex
@@ -26,16 +29,34 @@ def drift_context(loaded: LoadedProject, index: CollectionIndex | None) -> Conte
 
 
 def status(
-    project: Path | str, index: CollectionIndex | None, profile: Profile | None = None
+    project: Path | str,
+    index: CollectionIndex | None,
+    profile: Profile | None = None,
+    *,
+    file_ops: FileOps | None = None,
+    on_recovery: Callable[[RecoveryReport], object] | None = None,
 ) -> list[RecordStatus]:
     """The drift state of every record of ``project``'s deployment file for ``profile``, in file
-    order; without ``profile``, of every profile root's file (``.claude`` first)."""
+    order; without ``profile``, of every profile root's file (``.claude`` first).
+
+    First, each of those roots (without ``profile``: each dot-folder of the project) is
+    recovered (:func:`~.project.recover`, through ``file_ops``), and ``on_recovery`` is given
+    each report; :class:`DeployError` when an interrupted request there cannot be recovered."""
+    shown = Path(project).absolute()
+    if not shown.is_dir():
+        raise DeployError(f"no such project directory: {project}")
+    real = Path(os.path.realpath(shown))
+    if profile is not None:
+        candidates = [profile_root(real, profile)]
+    else:
+        candidates = [real / name for name in _dot_folders(real)]
+    for root in sorted(candidates):
+        report = recover(root, file_ops=file_ops)
+        if report is not None and on_recovery is not None:
+            on_recovery(report)
     if profile is not None:
         roots = [load(project, profile)]
     else:
-        shown = Path(project).absolute()
-        if not shown.is_dir():
-            raise DeployError(f"no such project directory: {project}")
         names = dict.fromkeys(f.parent.name for f in project_files(shown))
         roots = [load(project, profile_for_root(name, project=shown)) for name in names]
     found: list[RecordStatus] = []
@@ -47,6 +68,15 @@ def status(
                 for record in loaded.document.records
             )
     return found
+
+
+def _dot_folders(project: Path) -> list[str]:
+    """The dot-folders of ``project``: where a profile root may hold a journal."""
+    try:
+        with os.scandir(project) as entries:
+            return [e.name for e in entries if is_profile_root_name(e.name) and e.is_dir()]
+    except OSError:
+        return []
 
 
 def _unknown_reason(record: Record, here: str) -> str:

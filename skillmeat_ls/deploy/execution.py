@@ -8,15 +8,17 @@ with no record, is skipped unless the request replaces such copies.
 :func:`execute`: if any item was refused, nothing at all is written and the others are reported
 as skipped (``aborted``); items skipped for a reason of their own do not stop the others. Then
 every artifact is copied into the staging folder and hashed, the new deployment file text is
-built, each target is swapped in under its destination lock (:mod:`.transaction`), and finally the
-deployment file is replaced (:meth:`~.project.LoadedProject.replace_file`). If any step fails,
-every swap done so far is undone, so the files and the record always agree. Copies are not
-fsynced (as SkillMeat and ``copytree`` do not); the deployment file is.
+built, the journal written, each target is swapped in under its destination lock
+(:mod:`.transaction`), and finally the deployment file is replaced
+(:meth:`~.project.LoadedProject.replace_file`), or, with ``hold``, left to the caller's
+:class:`~.transaction.Pending`. If any step fails, every swap done so far is undone, so the files
+and the record always agree; if the process dies, the next request's recovery does the same.
+Copies are not fsynced (as SkillMeat and ``copytree`` do not); the journal and the deployment
+file are.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,9 +39,8 @@ from skillmeat_ls.deploy.results import (
     SkippedItem,
     describe,
 )
-from skillmeat_ls.deploy.transaction import Failure, Transaction
+from skillmeat_ls.deploy.transaction import Failure, summary
 from skillmeat_ls.hashing import content_hash
-from skillmeat_ls.locks import destination_lock
 from skillmeat_ls.schema import identity
 from skillmeat_ls.writer import naive_iso
 
@@ -112,10 +113,13 @@ def execute(
     items: list[PlannedItem],
     result: DeployResult,
     *,
+    operation: str,
     dry_run: bool,
     now: datetime | None,
+    hold: bool = False,
 ) -> None:
-    """Deploy the planned ``items`` as one all-or-nothing step (see the module doc)."""
+    """Deploy the planned ``items`` as one all-or-nothing step (see the module doc); with
+    ``hold``, stop before writing the deployment file (``result.pending``)."""
     if result.errors:
         _abort_planned(result, items, "another artifact of this request was refused")
         return
@@ -127,11 +131,11 @@ def execute(
         return
 
     deployed_at = naive_iso(now) if now is not None else datetime.now().isoformat()
-    transaction = Transaction(loaded.root, loaded.file_ops)
+    transaction = loaded.transaction(operation)
     progress = _Progress()
     hashes: list[str] = []
 
-    def steps(staging: Path) -> None:
+    def steps(staging: Path) -> str:
         for number, item in enumerate(items):
             progress.culprit = item
             hashes.append(copy_planned(item.plan, staging / f"new-{number}", loaded.file_ops))
@@ -143,17 +147,21 @@ def execute(
                 for item, item_hash in zip(items, hashes, strict=True)
             },
         )
-        with contextlib.ExitStack() as destinations:
-            for number, item in enumerate(items):
-                progress.culprit = item
-                transaction.ensure_folder(item.target.parent)
-                destinations.enter_context(destination_lock(item.target))
-                transaction.put(number, staging / f"new-{number}", item.target)
-            progress.culprit = None
-            progress.writing = True
-            loaded.replace_file(text)
+        transaction.intend([(item.rel, f"new-{number}") for number, item in enumerate(items)], text)
+        for number, item in enumerate(items):
+            progress.culprit = item
+            transaction.swap(number)
+        progress.culprit = None
+        progress.writing = True  # what is left is the deployment file
+        return text
 
-    failure = transaction.run(steps)
+    if not hold:
+        failure = transaction.run(steps, loaded.replace_file)
+    else:
+        assert loaded.lease is not None  # held by :func:`~.project.locked` for every write
+        outcome = transaction.hold(steps, loaded.file, loaded.lease)
+        failure = outcome if isinstance(outcome, Failure) else None
+        result.pending = None if isinstance(outcome, Failure) else outcome
     if failure is None:
         _report_deployed(result, items, hashes)
         result.file = loaded.shown_file
@@ -203,8 +211,8 @@ def _report_failure(
 ) -> None:
     if failure.undo_problems:
         undo = (
-            f"; undoing it failed ({'; '.join(failure.undo_problems)}): the previous copies are "
-            f"kept in {staging}"
+            f"; undoing it failed ({summary(failure.undo_problems)}): the previous copies are "
+            f"kept in {staging}, and the next skillmeat-ls request puts them back"
         )
     else:
         undo = "; every change was undone"

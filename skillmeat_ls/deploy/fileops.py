@@ -1,11 +1,14 @@
 """The seam between a request and the file system: :class:`FileOps`.
 
-Every change a deploy, update or undeploy makes on disk goes through one ``FileOps`` object:
-creating a folder, creating the staging folder, copying a file while hashing it, moving a path
-into the staging folder or back, atomically replacing the deployment file, and removing what the
-request created. Reads (planning, hashing a project copy, re-reading the deployment file) do not:
-they change nothing. Nor do SkillMeat's advisory locks (:mod:`skillmeat_ls.locks`), which only
-order this request against other writers.
+Every change a deploy, update, undeploy or a recovery makes on disk goes through one ``FileOps``
+object: creating a folder, creating the staging folder, copying a file while hashing it, moving
+a path into the staging folder or back, atomically replacing the deployment file, writing and
+removing the journal, and removing what the request created. Reads (planning, hashing a project
+copy, re-reading the deployment file) do not: they change nothing. Nor do SkillMeat's advisory
+locks (:mod:`skillmeat_ls.locks`), which only order this request against other writers.
+
+:func:`file_ops_from_environment` is the ``FileOps`` of a command-line process: the plain one,
+or, for crash tests only, one that stops the process at a chosen step (see there).
 """
 
 from __future__ import annotations
@@ -13,15 +16,34 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, ClassVar, Protocol
 
 from skillmeat_ls.locks import LOCK_SUFFIX
 from skillmeat_ls.writer import atomic_write
 
 #: Bytes read and written at a time when a file is copied or hashed.
 CHUNK = 1 << 16
+
+#: The steps of a request, by method name (what the pause seam counts).
+STEPS = (
+    "make_folder",
+    "make_temporary_folder",
+    "copy_file",
+    "copy_stat",
+    "move",
+    "write_text",
+    "write_journal",
+    "remove_file",
+    "remove_tree",
+    "remove_if_only_locks",
+)
+
+#: Test seam: ``STEP:N`` stops the command-line process (``SIGSTOP``) right after its N-th STEP.
+PAUSE_ENV = "SKILLMEAT_LS_PAUSE_AT"
 
 
 class Hasher(Protocol):
@@ -34,14 +56,25 @@ class FileOps:
     """The file-system operations of a request, one method per kind of step.
 
     Passed as ``file_ops=`` to :func:`~skillmeat_ls.deploy.deploy`,
-    :func:`~skillmeat_ls.deploy.update`, :func:`~skillmeat_ls.deploy.update_many` and
-    :func:`~skillmeat_ls.deploy.undeploy`; without it, this class, which does the real thing.
+    :func:`~skillmeat_ls.deploy.update`, :func:`~skillmeat_ls.deploy.update_many`,
+    :func:`~skillmeat_ls.deploy.undeploy`, :func:`~skillmeat_ls.deploy.status` and
+    :func:`~skillmeat_ls.deploy.recover`; without it, this class, which does the real thing.
     This is the one way to observe or intercept the steps of a request's transaction: tests
     subclass it and raise from the chosen step to check that the request rolls back and leaves
-    the files and the record as they were, and it is where crash safety hooks in, to journal
-    each intended step before it is taken. A subclass must keep each method's contract (an
+    the files and the record as they were. A subclass must keep each method's contract (an
     override that does not raise must have done what the method says).
+
+    Two seams are for tests and benchmarks only, never for users: :attr:`journalled` (a
+    benchmark subclass sets it to False to measure what the journal costs; a request without
+    its journal is not recovered after a crash), and the environment variable
+    ``SKILLMEAT_LS_PAUSE_AT=STEP:N`` read by :func:`file_ops_from_environment`, which makes the
+    command line stop itself with ``SIGSTOP`` right after the N-th call of the method STEP (one of
+    :data:`STEPS`, e.g. ``move:1``: the first old copy has just been moved into staging), so that
+    a test can wait for the stopped state and ``SIGKILL`` the process at exactly that point.
     """
+
+    #: Whether requests write their journal before the first change to a live path.
+    journalled: ClassVar[bool] = True
 
     def make_folder(self, path: Path) -> None:
         """Create the folder ``path`` (its parent exists; ``path`` must not)."""
@@ -73,9 +106,19 @@ class FileOps:
         os.replace(source, destination)
 
     def write_text(self, path: Path, text: str) -> None:
-        """Replace the file ``path`` with ``text`` atomically, synced
+        """Replace the deployment file ``path`` with ``text`` atomically, synced
         (:func:`skillmeat_ls.writer.atomic_write`)."""
         atomic_write(path, text)
+
+    def write_journal(self, path: Path, text: str) -> None:
+        """Write the journal ``path`` atomically; the file and its folder are synced before this
+        returns, so the journal is on disk before the first change it announces."""
+        atomic_write(path, text)
+
+    def remove_file(self, path: Path) -> None:
+        """Remove the file ``path`` (the journal); nothing to do when it is already gone."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
 
     def remove_tree(self, path: Path) -> None:
         """Remove ``path`` and everything in it, as far as possible (errors are ignored)."""
@@ -90,3 +133,29 @@ class FileOps:
                 for entry in entries:
                     os.unlink(entry.path)
                 os.rmdir(folder)
+
+
+def file_ops_from_environment() -> FileOps:
+    """The ``FileOps`` of a command-line process: a plain :class:`FileOps`, unless the crash-test
+    seam ``$SKILLMEAT_LS_PAUSE_AT`` (``STEP:N``, see :class:`FileOps`) is set; then the same,
+    except that the process stops itself right after the N-th STEP."""
+    file_ops = FileOps()
+    value = os.environ.get(PAUSE_ENV)
+    if not value:
+        return file_ops
+    step, _, count = value.partition(":")
+    if step not in STEPS or not count.isdigit() or int(count) < 1:
+        raise ValueError(f"${PAUSE_ENV}={value!r}: expected STEP:N, STEP one of {', '.join(STEPS)}")
+    step_method: Callable[..., Any] = getattr(file_ops, step)
+    calls = 0
+
+    def paused(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        result = step_method(*args, **kwargs)
+        calls += 1
+        if calls == int(count):
+            os.kill(os.getpid(), signal.SIGSTOP)
+        return result
+
+    setattr(file_ops, step, paused)
+    return file_ops

@@ -7,8 +7,10 @@ unless only an older root of the same profile has a file (:func:`profile_root`).
 
 :func:`load` reads the file (migrating a legacy or mixed one losslessly in memory) into a
 :class:`LoadedProject`; :func:`locked` does so under SkillMeat's own lock of the file, held until
-the request ends, and :meth:`LoadedProject.replace_file` writes the new text only if nobody
-changed the file since it was read.
+the request ends, once it has recovered what an interrupted request left in the root
+(:mod:`.recovery`), and :meth:`LoadedProject.replace_file` writes the new text only if nobody
+changed the file since it was read. :func:`recover` is that recovery on its own, taking the lock
+only when the root holds something to recover.
 """
 
 from __future__ import annotations
@@ -17,13 +19,16 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from skillmeat_ls.deploy.fileops import FileOps
+from skillmeat_ls.deploy.journal import JOURNAL_NAME
 from skillmeat_ls.deploy.paths import RealPaths, display, inside, normal_rel
-from skillmeat_ls.deploy.results import DeployError, RequestResult
+from skillmeat_ls.deploy.recovery import leftovers, recover_locked
+from skillmeat_ls.deploy.results import DeployError, RecoveryReport, RequestResult
+from skillmeat_ls.deploy.transaction import Transaction, pending_here
 from skillmeat_ls.document import Document, parse_document
 from skillmeat_ls.locks import LockTimeout, destination_lock
 from skillmeat_ls.migration import MigrationError, migrate_text
@@ -82,6 +87,8 @@ class LoadedProject:
     by_identity: dict[Identity, dict[str, Any]] = field(default_factory=dict)  # first record wins
     by_path: dict[str, Identity] = field(default_factory=dict)  # normalised artifact_path
     real_paths: RealPaths = field(default_factory=RealPaths)
+    lease: contextlib.ExitStack | None = None  # what :func:`locked` holds (the file's lock)
+    recovered: RecoveryReport | None = None  # what recovery did before the file was read
 
     @property
     def exists(self) -> bool:
@@ -114,7 +121,13 @@ class LoadedProject:
             profile=self.profile.id,
             root=self.root.name,
             dry_run=dry_run,
+            recovered=self.recovered,
         )
+
+    def transaction(self, operation: str) -> Transaction:
+        """A transaction of this request in its profile root (``operation``: deploy, ...)."""
+        raw = self.contents.raw if self.contents is not None else None
+        return Transaction(self.root, self.file_ops, operation, self.file, raw)
 
     def replace_file(self, text: str) -> None:
         """Replace the deployment file with ``text``, unless another program changed it since
@@ -251,11 +264,20 @@ def locked(
 ) -> Iterator[LoadedProject]:
     """The project, read under SkillMeat's lock of its deployment file, held until the request
     ends: a ``skillmeat deploy`` at the same moment waits, and nothing it wrote before is lost
-    (the file is read again once the lock is held). A dry run takes no lock."""
+    (the file is read again once the lock is held). First, what an interrupted request left in
+    the root is completed or undone (:func:`~.recovery.recover_locked`). A dry run takes no
+    lock, except to recover (:func:`recover`)."""
     first = load(project, profile, record_writer=record_writer, file_ops=file_ops)
     if dry_run:
-        yield first
+        recovered = recover(first.root, file_ops=first.file_ops)
+        again = load(project, first.profile, file_ops=first.file_ops) if recovered else first
+        yield replace(again, recovered=recovered)
         return
+    if pending_here(first.root):
+        raise DeployError(
+            f"a deployment into {first.root.name}/ is waiting for the editor to record it: try "
+            "again once it is done; nothing changed"
+        )
     with contextlib.ExitStack() as held:
         try:
             if not os.path.lexists(first.root):
@@ -268,4 +290,46 @@ def locked(
             raise DeployError(
                 f"cannot lock {first.shown_file}: {exc.strerror or exc}; nothing changed"
             ) from exc
-        yield load(project, first.profile, record_writer=record_writer, file_ops=first.file_ops)
+        recovered = recover_locked(first.root, first.file_ops)
+        loaded = load(project, first.profile, record_writer=record_writer, file_ops=first.file_ops)
+        yield replace(loaded, lease=held, recovered=recovered)
+
+
+def recover(root: Path | str, *, file_ops: FileOps | None = None) -> RecoveryReport | None:
+    """Complete or undo what a request interrupted by a crash left in the profile root ``root``
+    (``<project>/.claude``, ...), then remove stale staging folders (the rule is
+    :mod:`.recovery`'s); what was found and done, or None when there was nothing, which one
+    ``scandir`` of the root tells.
+
+    Takes the root's deployment-file lock only when there is something: waiting for it (as long
+    as SkillMeat waits) when there is a journal, not at all when there are only staging folders
+    (a request holding the lock is running, and they are its own). Do not call it while holding
+    that lock: the requests recover as they take it (a root held by a :class:`~.transaction.Pending`
+    of this process is left alone). :class:`DeployError` when a journal is not
+    acted on, cannot be carried out (a read-only checkout: the message names the interrupted
+    request instead), or a running request holds the lock too long."""
+    root = Path(root)
+    if os.path.islink(root):
+        return None  # never written through (see load)
+    root = Path(os.path.realpath(root.parent)) / root.name
+    found = leftovers(root)
+    if found is None or pending_here(root):
+        return None
+    try:
+        with destination_lock(_choose_file(root), timeout=None if found.journal else 0):
+            return recover_locked(root, file_ops or FileOps())
+    except LockTimeout as exc:
+        if not found.journal:
+            return None
+        raise DeployError(
+            f"{exc}, which is changing {root.name}/ (see {display(root, JOURNAL_NAME)}): try "
+            "again once it is done"
+        ) from None
+    except OSError as exc:
+        if not found.journal:
+            return None  # stale staging folders where nothing can be written: left alone
+        raise DeployError(
+            f"{display(root, JOURNAL_NAME)}: a skillmeat-ls request in {root.name}/ was "
+            f"interrupted and cannot be completed or undone here ({exc.strerror or exc}); its "
+            "copies and records may disagree until skillmeat-ls runs where it can write"
+        ) from exc

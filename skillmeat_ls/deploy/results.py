@@ -9,6 +9,7 @@ order, then keys of its own.
 While a request is planned, an item that must not go ahead raises :class:`Refused` (it becomes an
 :class:`ErrorItem` and stops the whole request) or :class:`Skipped` (a :class:`SkippedItem`; the
 other items go on). :class:`DeployError` is for a request that cannot be carried out at all.
+:class:`RecoveryReport` says what was found and done about a request a crash interrupted.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skillmeat_ls.errors import UserFacingError
 from skillmeat_ls.profiles import DEFAULT_PROFILE_ID
 from skillmeat_ls.schema import CLAUDE_DIR
+
+if TYPE_CHECKING:
+    from skillmeat_ls.deploy.transaction import Pending
 
 #: ``skipped`` codes that mean "your changes were protected" (the CLI exits 1 on them).
 CONFLICT_CODES = frozenset({"local-modifications", "untracked", "conflict", "unknown-state"})
@@ -165,6 +169,51 @@ def describe(exc: BaseException) -> str:
 # --- request results -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class RecoveryReport:
+    """What recovery found in a profile root and did (:mod:`.recovery`): the interrupted request
+    (``operation``, None when only stale staging folders were found) and its ``outcome``
+    ("rolled back" or "rolled forward"), the targets it was changing, the staging folders swept."""
+
+    root: Path
+    operation: str | None
+    outcome: str | None
+    paths: tuple[str, ...]
+    swept: tuple[str, ...]
+
+    @property
+    def message(self) -> str:
+        """One line for the user."""
+        parts = []
+        count = f"{len(self.paths)} artifact{'' if len(self.paths) == 1 else 's'}"
+        if self.outcome == "rolled back":
+            parts.append(
+                f"an interrupted {self.operation} ({count}) had not recorded its changes and was "
+                "undone: its copies and records are as they were before it"
+            )
+        elif self.outcome == "rolled forward":
+            parts.append(
+                f"an interrupted {self.operation} ({count}) had recorded its changes; its "
+                "clean-up was finished"
+            )
+        if self.swept:
+            folders = "folder" if len(self.swept) == 1 else "folders"
+            parts.append(
+                f"{len(self.swept)} staging {folders} left by interrupted requests removed"
+            )
+        return f"{self.root.name}/: " + "; ".join(parts)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "root": str(self.root),
+            "operation": self.operation,
+            "outcome": self.outcome,
+            "paths": list(self.paths),
+            "swept": list(self.swept),
+            "message": self.message,
+        }
+
+
 @dataclass
 class RequestResult:
     """What one request did: its items skipped and failed, and the file (the items done are the
@@ -176,6 +225,7 @@ class RequestResult:
     dry_run: bool = False
     profile: str = DEFAULT_PROFILE_ID  # the profile the request worked in
     root: str = CLAUDE_DIR  # its profile root; every item's ``path`` is relative to it
+    recovered: RecoveryReport | None = None  # an interrupted request recovered first (not JSON)
 
     def _as_dict(self, done_key: str, done: Sequence[ResultItem]) -> dict[str, Any]:
         return {
@@ -190,9 +240,12 @@ class RequestResult:
 
 @dataclass
 class DeployResult(RequestResult):
-    """What a deploy or update request did; ``as_dict()`` is the JSON the server returns."""
+    """What a deploy or update request did; ``as_dict()`` is the JSON the server returns.
+    ``pending`` (not JSON): with ``hold_record=True``, the request waiting for its deployment
+    file to be written (:class:`~.transaction.Pending`)."""
 
     deployed: list[DeployedItem] = field(default_factory=list)
+    pending: Pending | None = field(default=None, compare=False, repr=False)
 
     @property
     def failed(self) -> bool:

@@ -1,8 +1,8 @@
 """Removing a deployed artifact: its copy inside the profile root and its record (:func:`undeploy`).
 
-One atomic step: the copy is moved aside into the staging folder, the deployment file rewritten
-without the record, then the copy deleted with the staging folder; if the file cannot be written,
-the copy is moved back.
+One atomic step, journalled like a deploy (:mod:`.transaction`): the copy is moved aside into the
+staging folder, the deployment file rewritten without the record, then the copy deleted with the
+staging folder; if the file cannot be written, or the process dies first, the copy is moved back.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from skillmeat_ls.deploy.results import (
     UndeployResult,
     describe,
 )
-from skillmeat_ls.deploy.transaction import Transaction
-from skillmeat_ls.locks import destination_lock
+from skillmeat_ls.deploy.transaction import summary
 from skillmeat_ls.profiles import Profile
 from skillmeat_ls.schema import identity
 
@@ -65,21 +64,22 @@ def undeploy(
             result.removed.append(removed)
             return result
 
-        transaction = Transaction(loaded.root, loaded.file_ops)
+        transaction = loaded.transaction("undeploy")
 
-        def steps(_staging: Path) -> None:
-            with destination_lock(target):
-                if not removed.missing:
-                    transaction.take_out(0, target)
-                loaded.replace_file(new_text(loaded, {wanted: None}))
+        def steps(_staging: Path) -> str:
+            text = new_text(loaded, {wanted: None})
+            transaction.intend([] if removed.missing else [(rel, None)], text)
+            if not removed.missing:
+                transaction.swap(0)
+            return text
 
-        failure = transaction.run(steps)
+        failure = transaction.run(steps, loaded.replace_file)
         if failure is None:
             result.removed.append(removed)
             return result
         undo = (
-            f"; undoing it failed ({'; '.join(failure.undo_problems)}): the copy is kept in "
-            f"{transaction.staging}"
+            f"; undoing it failed ({summary(failure.undo_problems)}): the copy is kept in "
+            f"{transaction.staging}, and the next skillmeat-ls request puts it back"
             if failure.undo_problems
             else "; nothing was changed"
         )

@@ -41,11 +41,13 @@ def update(
     record_writer: RecordWriter | None = None,
     profile: Profile | None = None,
     file_ops: FileOps | None = None,
+    hold_record: bool = False,
 ) -> DeployResult:
     """Re-deploy the recorded ``(name, type)`` of ``profile`` from its own collection
     (``from_collection``), at its recorded path. Local changes (modified, conflict, or an
     unjudgeable record) are kept unless ``force``; an in-sync record is skipped as already up
-    to date."""
+    to date. ``record_writer``, ``hold_record`` and ``file_ops`` as for
+    :func:`~.deploying.deploy`."""
     return update_many(
         project,
         index,
@@ -56,6 +58,7 @@ def update(
         record_writer=record_writer,
         profile=profile,
         file_ops=file_ops,
+        hold_record=hold_record,
     )
 
 
@@ -70,6 +73,7 @@ def update_many(
     record_writer: RecordWriter | None = None,
     profile: Profile | None = None,
     file_ops: FileOps | None = None,
+    hold_record: bool = False,
 ) -> DeployResult:
     """:func:`update` for several records as one all-or-nothing request."""
     with locked(
@@ -88,7 +92,15 @@ def update_many(
                 result.errors.append(exc.item(name, artifact_type, path, collection))
             except Skipped as exc:
                 result.skipped.append(exc.item(name, artifact_type, path, collection))
-        execute(loaded, planned, result, dry_run=dry_run, now=now)
+        execute(
+            loaded,
+            planned,
+            result,
+            operation="update",
+            dry_run=dry_run,
+            now=now,
+            hold=hold_record,
+        )
     return result
 
 
