@@ -116,6 +116,10 @@ class Editor:
 
     answers: list[str | None] = field(default_factory=list)  # showMessageRequest, in order
     apply_edits: bool = True
+    #: False: workspace/applyEdit is not answered until ``edits_released`` is set (an editor
+    #: whose user never clicks)
+    answer_edits: bool = True
+    edits_released: asyncio.Event = field(default_factory=asyncio.Event)
     asked: list[t.ShowMessageRequestParams] = field(default_factory=list)
     edits: list[t.WorkspaceEdit] = field(default_factory=list)
     statuses: list[dict[str, Any]] = field(default_factory=list)
@@ -145,8 +149,10 @@ def install_editor(client: LanguageClient, editor: Editor) -> None:
         return t.MessageActionItem(title=answer) if answer is not None else None
 
     @client.feature(t.WORKSPACE_APPLY_EDIT)
-    def apply_edit(params: t.ApplyWorkspaceEditParams) -> t.ApplyWorkspaceEditResult:
+    async def apply_edit(params: t.ApplyWorkspaceEditParams) -> t.ApplyWorkspaceEditResult:
         editor.edits.append(params.edit)
+        if not editor.answer_edits:
+            await editor.edits_released.wait()
         return t.ApplyWorkspaceEditResult(applied=editor.apply_edits)
 
     @client.feature(t.CLIENT_REGISTER_CAPABILITY)

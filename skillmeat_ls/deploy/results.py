@@ -15,7 +15,7 @@ other items go on). :class:`DeployError` is for a request that cannot be carried
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -254,6 +254,21 @@ class DeployResult(RequestResult):
 
     def as_dict(self) -> dict[str, Any]:
         return self._as_dict("deployed", self.deployed)
+
+    def not_recorded(self, reason: str, undo_problems: Sequence[str]) -> DeployResult:
+        """This result once its held record was not written (the editor declined the edit, or
+        did not answer) and its copies were rolled back: every deployed item becomes an error
+        saying so."""
+        if undo_problems:
+            undo = (
+                f"; undoing it failed ({'; '.join(undo_problems)}): the next skillmeat-ls request "
+                "puts the previous copies back"
+            )
+        else:
+            undo = "; every change was undone"
+        message = f"cannot write {self.file}: {reason}{undo}"
+        failed = [ErrorItem(i.name, i.type, i.path, i.collection, message) for i in self.deployed]
+        return replace(self, deployed=[], errors=[*self.errors, *failed], pending=None)
 
 
 @dataclass

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,9 @@ log = logging.getLogger(__name__)
 ALL_ARTIFACTS = "All"
 RUN_DOCTOR = "Run doctor"
 EDITOR_TIMEOUT_S = 120.0  # how long deploy waits for the editor to answer workspace/applyEdit
+#: Overrides :data:`EDITOR_TIMEOUT_S` (seconds): for an editor known to be slow, and for tests.
+EDITOR_TIMEOUT_ENV = "SKILLMEAT_LS_EDITOR_TIMEOUT"
+RECORD_LABEL = "SkillMeat: record the deployment"
 
 
 class CommandError(UserFacingError):
@@ -173,34 +177,50 @@ class Commands:
             raise CommandError('"profile" must be a profile id such as "codex"')
         return resolve_profile(value, home=self.host.session.settings.home, project=project)
 
-    async def _record_writer(
-        self, project: Path, profile: Profile
-    ) -> Callable[[Path, str], None] | None:
-        """How deploy and update write the deployment file: through the editor when it is open
-        there (``workspace/applyEdit``; a declined edit rolls the copies back), else on disk.
-        Refused while the editor holds unsaved changes to it: the new text is built from the
-        file on disk and would drop them."""
+    async def _held_in_editor(self, project: Path, profile: Profile) -> bool:
+        """Whether deploy and update must leave the deployment file to the editor: it is open
+        there (the record goes in through ``workspace/applyEdit``, so the buffer and its undo
+        stay right). Refused while the editor holds unsaved changes to it: the new text is built
+        from the file on disk and would drop them."""
         from skillmeat_ls.deploy import deployment_file
 
         path = await self.host.work(deployment_file, project, profile)
-        if path is None:
-            return None
-        document = self.host.open_document(path)
-        if document is None:
-            return None
-        on_disk = await self.host.work(read_text, path)
-        if document.source != on_disk:
+        document = self.host.open_document(path) if path is not None else None
+        if path is None or document is None:
+            return False
+        if document.source != await self.host.work(read_text, path):
             raise CommandError(f"{path} has unsaved changes: save it first")
-        loop = asyncio.get_running_loop()
+        return True
 
-        def through_editor(_target: Path, text: str) -> None:  # runs on the engine thread
-            applied = asyncio.run_coroutine_threadsafe(
-                self._apply_to_open(path, text, "SkillMeat: record the deployment"), loop
-            ).result(timeout=EDITOR_TIMEOUT_S)
-            if not applied:
-                raise RuntimeError("the editor declined the edit to the deployment file")
-
-        return through_editor
+    async def _write(
+        self, project: Path, held: bool, request: Callable[[bool], DeployResult]
+    ) -> dict[str, Any]:
+        """Run a deploy or update (``request(hold_record)``) and record it. With the deployment
+        file open in the editor (``held``, from :meth:`_held_in_editor`) it runs in three steps,
+        so that no request holds the engine while the editor answers: the copies on the engine
+        thread, the new text through ``workspace/applyEdit`` awaited here on the event loop
+        (other documents keep being served meanwhile), then commit, or roll back if the editor
+        declined or did not answer within :func:`editor_timeout` (again on the engine thread)."""
+        result = await self.host.work(request, held)
+        pending = result.pending
+        if pending is not None:
+            reason = "the editor declined the edit to the deployment file"
+            try:
+                applied = await asyncio.wait_for(
+                    self._apply_to_open(pending.path, pending.text, RECORD_LABEL),
+                    editor_timeout(),
+                )
+            except asyncio.TimeoutError:
+                applied, reason = False, "the editor did not answer the edit in time"
+            except Exception as exc:  # the client failed the request: as declined
+                log.info("workspace/applyEdit failed: %s", exc)
+                applied = False
+            if applied:
+                await self.host.work(pending.commit)
+            else:
+                result = result.not_recorded(reason, await self.host.work(pending.rollback))
+        await self._after_change(project)
+        return result.as_dict()
 
     async def _after_change(self, project: Path) -> None:
         """Analyse ``project``'s deployment files again, from what is now on disk."""
@@ -249,21 +269,17 @@ class Commands:
             if artifacts is None:
                 return _cancelled()
         overwrite = request.get("overwrite") is True
-        writer = await self._record_writer(project, profile)
+        held = await self._held_in_editor(project, profile)
         from skillmeat_ls import deploy
 
-        result: DeployResult = await self.host.work(
-            lambda: deploy.deploy(
-                project,
-                collection,
-                artifacts,
-                overwrite=overwrite,
-                record_writer=writer,
+        return await self._write(
+            project,
+            held,
+            lambda hold: deploy.deploy(
+                project, collection, artifacts, overwrite=overwrite, hold_record=hold,
                 profile=profile,
-            )
+            ),
         )
-        await self._after_change(project)
-        return result.as_dict()
 
     @staticmethod
     def _requested_artifacts(value: object) -> list[tuple[str, str]] | None:
@@ -347,7 +363,7 @@ class Commands:
             raise CommandError('give the artifact as {"project", "name", "type"}')
         profile = await self.host.work(self._profile, request, project)
         index = await self._index()
-        writer = await self._record_writer(project, profile)
+        held = await self._held_in_editor(project, profile)
         force = request.get("force") is True
         from skillmeat_ls import deploy
 
@@ -366,19 +382,14 @@ class Commands:
                 if answer != "Overwrite":
                     return _cancelled()
                 force = True
-        result: DeployResult = await self.host.work(
-            lambda: deploy.update(
-                project,
-                index,
-                name,
-                artifact_type,
-                force=force,
-                record_writer=writer,
+        return await self._write(
+            project,
+            held,
+            lambda hold: deploy.update(
+                project, index, name, artifact_type, force=force, hold_record=hold,
                 profile=profile,
-            )
+            ),
         )
-        await self._after_change(project)
-        return result.as_dict()
 
     async def refresh_cache(self, *_args: Any) -> dict[str, Any]:
         await self.host.wait_ready()
@@ -465,6 +476,13 @@ def _deployments_of(project: Path, index: CollectionIndex | None, home: Path) ->
         })
     entry["roots"] = list(roots.values())
     return entry
+
+
+def editor_timeout() -> float:
+    try:
+        return max(float(os.environ.get(EDITOR_TIMEOUT_ENV, EDITOR_TIMEOUT_S)), 0.0)
+    except ValueError:
+        return EDITOR_TIMEOUT_S
 
 
 def _inside_any(path: Path, folders: list[Path]) -> bool:
