@@ -62,10 +62,19 @@ def analyze_path(path: Path, analyzer: Analyzer, context: Context) -> Findings:
     return analyze_text(path, read_text(path), analyzer, context)
 
 
+def unanalysed(why: str) -> Findings:
+    """What the editor shows for a deployment file that is not analysed: one SM100 at its start
+    saying why, so that the reason is seen, not silent."""
+    return Findings(parse_document(""), [finding("SM100", why, (0, 0))])
+
+
 def refused(exc: RefusedFile) -> Findings:
-    """What the editor shows for a file :func:`~skillmeat_ls.workspace.read_text` refused (a
-    FIFO, a device, an over-large file named like a deployment file, say in a cloned
-    repository): one SM100 at its start saying why, so the refusal is seen, not silent."""
-    return Findings(
-        parse_document(""), [finding("SM100", f"not read: {exc.reason}", (0, 0))]
-    )
+    """A file :func:`~skillmeat_ls.workspace.read_text` refused (a FIFO, a device, an
+    over-large file named like a deployment file, say in a cloned repository)."""
+    return unanalysed(f"not read: {exc.reason}")
+
+
+def interrupted(why: str) -> Findings:
+    """A file in a profile root where an interrupted deploy could not be completed or undone
+    (a read-only checkout, say): its records are a half state, not worth judging."""
+    return unanalysed(f"not analysed: {why}")

@@ -90,10 +90,20 @@ def lint_paths(
     files = list(dict.fromkeys(find_deployment_files(paths)))
     if shard is not None:
         files = [f for f in files if in_shard(f, shard)]
+    from skillmeat_ls.deploy.settling import settle
+
+    settled = settle({path.parent for path in files})
+    notes.extend(settled.done)
+    unsettled = settled.unsettled
     index = load_index(home, cache_path, notes) if files else None
     disk = DiskProbe(one_shot=True)
     configs = ConfigCache(stops=(Path.cwd(),))
-    reports = [lint_file(path, index, disk, settings, configs) for path in files]
+    reports = [
+        FileReport(path, None, error=f"not analysed: {unsettled[path.parent]}")
+        if path.parent in unsettled
+        else lint_file(path, index, disk, settings, configs)
+        for path in files
+    ]
     for config in configs.configs():  # a bad config file is a finding of its own
         if config.problems:
             reports.append(

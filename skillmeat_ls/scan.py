@@ -11,14 +11,14 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from skillmeat_ls.analysis import analyze_path, context_for, refused
+from skillmeat_ls.analysis import analyze_path, context_for, interrupted, refused
 from skillmeat_ls.document import Document
 from skillmeat_ls.project_config import ConfigCache
 from skillmeat_ls.rules import Analyzer, Diagnostic, RuleSettings
@@ -97,18 +97,25 @@ def warm_up() -> None:
 
 
 def analyze_batch(
-    index: CollectionIndex | None, paths: Sequence[Path], stops: tuple[Path, ...] = ()
+    index: CollectionIndex | None,
+    paths: Sequence[Path],
+    stops: tuple[Path, ...] = (),
+    unsettled: Mapping[Path, str] | None = None,
 ) -> list[FileDiagnostics]:
     """In a worker: analyse each file as it is on disk (unreadable files are left out), with
-    its project's config file (searched up to the workspace folders ``stops``)."""
+    its project's config file (searched up to the workspace folders ``stops``); a file in a root
+    of ``unsettled`` (an interrupted request that could not be settled) is not analysed."""
     assert _settings is not None
     rules, encoding = _settings
     disk = DiskProbe(one_shot=True)
     configs = ConfigCache(stops=stops)
     results = []
     for path in paths:
+        why = (unsettled or {}).get(path.parent)
         try:
-            found = analyze_path(path, Analyzer(rules), context_for(path, index, disk, configs))
+            found = interrupted(why) if why is not None else analyze_path(
+                path, Analyzer(rules), context_for(path, index, disk, configs)
+            )
         except RefusedFile as exc:
             found = refused(exc)
         except (OSError, ValueError):

@@ -15,9 +15,17 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from skillmeat_ls.analysis import analyze_path, analyze_text, context_for, refused
+from skillmeat_ls.analysis import (
+    Findings,
+    analyze_path,
+    analyze_text,
+    context_for,
+    interrupted,
+    refused,
+)
 from skillmeat_ls.cache.revisions import HEAD
 from skillmeat_ls.document import Document
 from skillmeat_ls.locations import resolve_cache_path, resolve_home
@@ -137,6 +145,9 @@ class SessionSnapshot:
     index_generation: int
     #: Bumped whenever what the session learned about deployed copies was dropped.
     disk_generation: int
+    #: Profile roots whose interrupted request could not be settled, and why (see
+    #: :meth:`Session.recover`).
+    interrupted: Mapping[Path, str] = field(default_factory=dict)
 
 
 class Session:
@@ -150,6 +161,8 @@ class Session:
         self.disk = DiskProbe(freshness=DISK_FRESHNESS_S)
         self.cache: Cache | None = None
         self._files: dict[Path, _FileAnalyses] = {}
+        #: Profile roots whose interrupted request could not be settled, and why.
+        self.interrupted: dict[Path, str] = {}
         self.configs = ConfigCache()
         self._owner: int | None = None  # the thread that changes the session (see _claim)
         self.snapshot = self._snapshot()
@@ -165,7 +178,12 @@ class Session:
 
     def _snapshot(self) -> SessionSnapshot:
         return SessionSnapshot(
-            self._settings, self._status, self._index, self._index_generation, self.disk.generation
+            self._settings,
+            self._status,
+            self._index,
+            self._index_generation,
+            self.disk.generation,
+            MappingProxyType(dict(self.interrupted)),
         )
 
     def _publish(self) -> None:
@@ -297,18 +315,42 @@ class Session:
         analyses.document, analyses.analysis = document, analysis
         return analysis
 
+    def recover(self, roots: Iterable[Path]) -> list[str]:
+        """Settle what interrupted requests left in these profile roots (the recovery rule of
+        :mod:`skillmeat_ls.deploy.recovery`); a message for each that was done or that failed.
+        A root whose interrupted request cannot be settled (a read-only checkout) is remembered:
+        its files are not analysed, one SM100 says why, until a later call settles it."""
+        from skillmeat_ls.deploy.settling import settle
+
+        self._claim()
+        wanted = set(roots)
+        settled = settle(wanted)
+        for root in wanted:
+            self.interrupted.pop(root, None)
+        self.interrupted.update(settled.unsettled)
+        self._publish()
+        return [*settled.done, *settled.unsettled.values()]
+
     def analyze(self, path: Path, text: str, version: int | None) -> Analysis:
         """Analyse ``text`` as the content of ``path``, reusing the previous version's work."""
         analyses = self._analyses(path)
-        found = analyze_text(path, text, analyses.analyzer, self.context(path), analyses.document)
+        found = self._unsettled(path) or analyze_text(
+            path, text, analyses.analyzer, self.context(path), analyses.document
+        )
         return self._record(path, version, analyses, found.document, found.diagnostics)
+
+    def _unsettled(self, path: Path) -> Findings | None:
+        why = self.interrupted.get(path.parent)
+        return interrupted(why) if why is not None else None
 
     def analyze_on_disk(self, path: Path) -> Analysis | None:
         """Analyse a file as it is on disk (one that is refused gets an SM100 saying why); None
         when it is gone or unreadable."""
         analyses = self._analyses(path)
         try:
-            found = analyze_path(path, analyses.analyzer, self.context(path))
+            found = self._unsettled(path) or analyze_path(
+                path, analyses.analyzer, self.context(path)
+            )
         except RefusedFile as exc:
             found = refused(exc)
         except (OSError, ValueError) as exc:

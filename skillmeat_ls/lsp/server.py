@@ -286,7 +286,13 @@ class SkillMeatServer(LanguageServer):
             size = max(1, -(-len(paths) // WORKER_TASKS))
             futures = [
                 asyncio.wrap_future(
-                    pool.submit(analyze_batch, snapshot.index, paths[i : i + size], stops),
+                    pool.submit(
+                        analyze_batch,
+                        snapshot.index,
+                        paths[i : i + size],
+                        stops,
+                        dict(snapshot.interrupted),
+                    ),
                     loop=loop,
                 )
                 for i in range(0, len(paths), size)
@@ -305,7 +311,9 @@ class SkillMeatServer(LanguageServer):
         await self.work(self.session.forget_disk, project)
         open_texts = self.open_texts()
         known = [p for p in (*self.workspace_files, *open_texts) if p.parent.parent == project]
-        for path in sorted({*await self.work(project_files, project), *known}):
+        paths = sorted({*await self.work(project_files, project), *known})
+        await self.recover({path.parent for path in paths})
+        for path in paths:
             if path in open_texts:
                 await self.analyze_open(path_uri(path))
             elif path in self.workspace_files or path.exists():
@@ -369,7 +377,21 @@ class SkillMeatServer(LanguageServer):
         self.ready.set()
         self.notify_status()
         self.commands.check_skillmeat_cache()  # SkillMeat's own cache.db: one message if broken
+        await self.recover({path.parent for path in files})
         await self.analyze_everything(files)
+
+    async def recover(self, roots: set[Path]) -> None:
+        """Settle what interrupted deploys left in these profile roots before anything reads
+        them (SPEC §6); say what was done, and warn about what could not be."""
+        if not roots:
+            return
+        before = self.snapshot.interrupted
+        for message in await self.work(self.session.recover, roots):
+            log.info("%s", message)
+            self.log_message(lsp.MessageType.Info, f"SkillMeat: {message}")
+        for root, why in self.snapshot.interrupted.items():
+            if before.get(root) != why:
+                self.show_message(lsp.MessageType.Warning, f"SkillMeat: {why}")
 
     async def _progress_begin(self, title: str) -> str | None:
         window = self.client_capabilities.window
