@@ -229,25 +229,52 @@ def _code_fixes(doc: Document, diagnostic: Diagnostic, context: ActionContext) -
         return _change_collection(doc, record, data.get("suggestions") or [], one)
     if code in ("SM131", "SM132") and context.can_write:
         return _deploy_fixes(record, code, data, one, context)
+    fixes = []
     if code in ("SM141", "SM142") and context.can_write and record.name and record.type:
-        return [
+        fixes.append(
             Action(
                 "Update from collection",
                 QUICKFIX,
                 one,
                 command=command_ids.UPDATE_FROM_COLLECTION,
-                arguments=[
-                    {
-                        "project": context.project,
-                        "name": record.name,
-                        "type": canonical_type(record.type),
-                        **profile_argument(record, context.path.parent.name),
-                    }
-                ],
+                arguments=[_record_argument(record, context)],
                 preferred=code == "SM141",
             )
-        ]
-    return []
+        )
+    if code in DRIFT_CODES:
+        fixes.extend(_drift_fixes(record, code, one, context))
+    return fixes
+
+
+DRIFT_CODES = ("SM140", "SM141", "SM142")
+
+
+def _record_argument(record: Record, context: ActionContext) -> dict[str, str]:
+    """``{"project", "name", "type", "profile"?}``: the argument of a command on one record."""
+    return {
+        "project": context.project,
+        "name": record.name or "",
+        "type": canonical_type(record.type or ""),
+        **profile_argument(record, context.path.parent.name),
+    }
+
+
+def _drift_fixes(
+    record: Record, code: str, one: tuple[Diagnostic, ...], context: ActionContext
+) -> list[Action]:
+    """SPEC §5 on SM140–SM142: "Compare with collection" (read-only, so offered in an untrusted
+    workspace too)."""
+    if not (record.name and record.type):
+        return []
+    return [
+        Action(
+            "Compare with collection",
+            QUICKFIX,
+            one,
+            command=command_ids.COMPARE,
+            arguments=[_record_argument(record, context)],
+        )
+    ]
 
 
 def _change_collection(

@@ -12,6 +12,8 @@ UPDATE_FROM_COLLECTION = "skillmeat.updateFromCollection"
 REFRESH_CACHE = "skillmeat.refreshCache"
 CACHE_STATUS = "skillmeat.cacheStatus"
 DOCTOR = "skillmeat.doctor"
+UNDEPLOY = "skillmeat.undeploy"
+COMPARE = "skillmeat.compare"
 #: Not in SPEC §6: what the VS Code *Deployments* view lists (its shape is in README).
 LIST_DEPLOYMENTS = "skillmeat.listDeployments"
 
@@ -24,5 +26,7 @@ ALL = (
     REFRESH_CACHE,
     CACHE_STATUS,
     DOCTOR,
+    UNDEPLOY,
+    COMPARE,
     LIST_DEPLOYMENTS,
 )

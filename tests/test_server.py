@@ -460,6 +460,49 @@ async def test_special_files_in_a_cloned_workspace_are_refused_with_a_diagnostic
     assert hover is None or hover.contents is not None  # answered
 
 
+async def test_compare_gives_both_copies_and_is_offered_on_drift(
+    client: LanguageClient, world: World
+) -> None:
+    project = world.project("p")
+    digest = world.deploy_copy(project, "default", "skills/review")
+    path = deployment_file(world, "p", record("review", "skill", "default", "skills/review",
+                                              digest))
+    (project / ".claude/skills/review/SKILL.md").write_text("# Review skill, edited here\n")
+    await start(client, world)
+    opened = OpenFile(client, path)
+    assert "SM140" in await diagnosed(client, path, "SM140")
+    titles = [a.title for a in await actions_for(client, opened, "SM140")]
+    assert "Compare with collection" in titles
+    (compare,) = [a for a in await actions_for(client, opened, "SM140")
+                  if a.title == "Compare with collection"]
+    assert compare.command is not None
+    found = await execute(client, compare.command.command, *(compare.command.arguments or []))
+    assert found == {"deployed": (project / ".claude/skills/review").as_uri(),
+                     "collection": (world.home / "collections/default/skills/review").as_uri()}
+    with pytest.raises(JsonRpcException, match="no agent 'nobody' is recorded"):
+        await execute(client, "skillmeat.compare",
+                      {"project": str(project), "name": "nobody", "type": "agent"})
+
+
+async def test_undeploy_removes_the_copy_and_its_record(
+    client: LanguageClient, world: World
+) -> None:
+    project = world.project("p")
+    digest = world.deploy_copy(project, "default", "agents/helper.md")
+    review = world.deploy_copy(project, "default", "commands/review.md")
+    path = deployment_file(world, "p", record("helper", "agent", "default", "agents/helper.md",
+                                              digest)
+                           + record("review", "command", "default", "commands/review.md", review))
+    await start(client, world)
+    await diagnosed(client, path)
+    result = await execute(client, "skillmeat.undeploy",
+                           {"project": project.as_uri(), "name": "helper", "type": "agent"})
+    assert [r["name"] for r in result["removed"]] == ["helper"] and result["errors"] == []
+    assert not (project / ".claude/agents/helper.md").exists()
+    assert "helper" not in path.read_text() and "review" in path.read_text()
+    assert (project / ".claude/commands/review.md").exists()
+
+
 async def test_list_collections_and_refresh(
     client: LanguageClient, world: World, editor: Editor
 ) -> None:

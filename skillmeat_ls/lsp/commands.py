@@ -26,6 +26,7 @@ from skillmeat_ls.document import parse_document
 from skillmeat_ls.errors import UserFacingError
 from skillmeat_ls.lsp.convert import path_uri, replace_all_edit, uri_path
 from skillmeat_ls.migration import MigrationError, migrate_text
+from skillmeat_ls.navigation import copies_of
 from skillmeat_ls.profiles import Profile, profile_for_root, resolve_profile
 from skillmeat_ls.schema import Identity, identity
 from skillmeat_ls.workspace import contained, is_deployment_file, project_files, read_text
@@ -129,6 +130,8 @@ class Commands:
             command_ids.REFRESH_CACHE: self.refresh_cache,
             command_ids.CACHE_STATUS: self.cache_status,
             command_ids.DOCTOR: self.doctor,
+            command_ids.UNDEPLOY: self.undeploy,
+            command_ids.COMPARE: self.compare,
             command_ids.LIST_DEPLOYMENTS: self.list_deployments,
         }
         assert tuple(self.handlers) == command_ids.ALL, "command_ids.ALL lists every command"
@@ -358,9 +361,7 @@ class Commands:
         self._require_trust("updating")
         request = _request(args)
         project = await self._writable_project(request.get("project"), "updating")
-        name, artifact_type = request.get("name"), request.get("type")
-        if not isinstance(name, str) or not isinstance(artifact_type, str):
-            raise CommandError('give the artifact as {"project", "name", "type"}')
+        name, artifact_type = _artifact(request)
         profile = await self.host.work(self._profile, request, project)
         index = await self._index()
         held = await self._held_in_editor(project, profile)
@@ -390,6 +391,59 @@ class Commands:
                 profile=profile,
             ),
         )
+
+    async def undeploy(self, *args: Any) -> dict[str, Any]:
+        """Remove a record's copy and its record (SPEC §6), atomically and journalled."""
+        self._require_trust("undeploying")
+        request = _request(args)
+        project = await self._writable_project(request.get("project"), "undeploying")
+        name, artifact_type = _artifact(request)
+        profile = await self.host.work(self._profile, request, project)
+        await self._held_in_editor(project, profile)  # refused over unsaved changes
+        from skillmeat_ls import deploy
+
+        result = await self.host.work(
+            lambda: deploy.undeploy(project, name, artifact_type, profile=profile)
+        )
+        await self._after_change(project)
+        return result.as_dict()
+
+    async def compare(self, *args: Any) -> dict[str, str]:
+        """The two copies of a record for a diff view (SPEC §6): ``{"deployed": uri,
+        "collection": uri}``; read-only."""
+        request = _request(args)
+        project = _path_of(request.get("project"), "the project")
+        name, artifact_type = _artifact(request)
+        profile = await self.host.work(self._profile, request, project)
+        await self.host.wait_ready()
+        found = await self.host.work(self._copies, project, profile, name, artifact_type)
+        return {"deployed": path_uri(found[0]), "collection": path_uri(found[1])}
+
+    def _copies(
+        self, project: Path, profile: Profile, name: str, artifact_type: str
+    ) -> tuple[Path, Path]:
+        """(deployed copy, collection copy) of the record ``(name, type)`` (engine thread)."""
+        from skillmeat_ls.deploy import deployment_file
+
+        path = deployment_file(project, profile)
+        if path is None:
+            raise CommandError(f"{project} has no deployment file in {profile.root_dir}/")
+        document = parse_document(read_text(path))
+        wanted = identity(name, artifact_type)
+        record = next(
+            (r for r in document.records
+             if r.name and r.type and identity(r.name, r.type) == wanted),
+            None,
+        )
+        if record is None:
+            raise CommandError(f"no {artifact_type} {name!r} is recorded in {path}")
+        copies = copies_of(document, record, self.host.session.context(path))
+        if copies.deployed is None:
+            raise CommandError(f"the deployed copy of {artifact_type} {name!r} is missing")
+        if copies.collection is None:
+            collection = document.collection_of(record)[0]
+            raise CommandError(f"collection {collection!r} has no {artifact_type} {name!r}")
+        return copies.deployed, copies.collection
 
     async def refresh_cache(self, *_args: Any) -> dict[str, Any]:
         await self.host.wait_ready()
@@ -449,6 +503,14 @@ class Commands:
         self.host.log_message(lsp.MessageType.Info, found["text"])
         level = lsp.MessageType.Warning if found["exit_code"] else lsp.MessageType.Info
         self.host.show_message(level, found["text"])
+
+
+def _artifact(request: Mapping[str, Any]) -> tuple[str, str]:
+    """The ``name`` and ``type`` of a command on one record."""
+    name, artifact_type = request.get("name"), request.get("type")
+    if not isinstance(name, str) or not isinstance(artifact_type, str):
+        raise CommandError('give the artifact as {"project", "name", "type"}')
+    return name, artifact_type
 
 
 def _deployments_of(project: Path, index: CollectionIndex | None, home: Path) -> dict[str, Any]:

@@ -11,6 +11,8 @@ export const ServerCommand = {
   refreshCache: 'skillmeat.refreshCache',
   cacheStatus: 'skillmeat.cacheStatus',
   doctor: 'skillmeat.doctor',
+  undeploy: 'skillmeat.undeploy',
+  compare: 'skillmeat.compare',
   listDeployments: 'skillmeat.listDeployments',
 } as const;
 
