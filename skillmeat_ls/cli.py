@@ -19,7 +19,8 @@ from skillmeat_ls.errors import UserFacingError
 from skillmeat_ls.locations import resolve_cache_path
 
 if TYPE_CHECKING:
-    from skillmeat_ls.deploy import DeployResult, RecoveryReport, UndeployResult
+    from skillmeat_ls.deploy import FileOps, RecoveryReport
+    from skillmeat_ls.deploy.results import RequestResult, ResultItem
     from skillmeat_ls.index import CollectionIndex
     from skillmeat_ls.profiles import Profile
 
@@ -146,7 +147,7 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# --- deploy, update, undeploy, status ------------------------------------------------------------
+# --- deploy, update, undeploy, keep-local, pull, status -----------------------------------------
 
 
 def _project_option(parser: argparse.ArgumentParser, *, every_profile: bool = False) -> None:
@@ -212,6 +213,37 @@ def _add_deploy_commands(
     undeploy.add_argument("--dry-run", action="store_true", help="report, write nothing")
     undeploy.set_defaults(handler=_cmd_undeploy)
 
+    keep = commands.add_parser(
+        "keep-local",
+        parents=[common],
+        help="accept local changes: record each modified copy's hash as its record's baseline",
+        description="Record each NAME's local copy as its record's baseline, as SkillMeat "
+        "records an accepted local modification (the copy is not touched); one all-or-nothing "
+        "request. The record then shows SM141 if its collection's copy differs from the kept one.",
+    )
+    pull = commands.add_parser(
+        "pull",
+        parents=[common],
+        help="copy locally modified artifacts back into their record's collection",
+        description="Pull each NAME's local copy into its record's collection as SkillMeat's "
+        "sync-pull does for a skill (the copy replaced wholesale, collection.toml untouched, its "
+        "collection.lock entry rewritten), for every type and profile; the record then takes it "
+        "as its baseline. Each NAME is its own all-or-nothing request.",
+    )
+    pull.add_argument(
+        "--strategy",
+        choices=["overwrite", "fork"],
+        default="overwrite",
+        help="overwrite (the default) replaces the collection's copy; fork keeps it, adds the "
+        "local one beside it as NAME-fork (NAME-fork-2, ...) as SkillMeat's fork does, and "
+        "leaves the record as it is",
+    )
+    for parser, handler in ((keep, _cmd_keep_local), (pull, _cmd_pull)):
+        _project_option(parser)
+        parser.add_argument("artifacts", nargs="+", metavar="NAME[:TYPE]")
+        parser.add_argument("--dry-run", action="store_true", help="report, write nothing")
+        parser.set_defaults(handler=handler)
+
     status = commands.add_parser(
         "status", parents=[common], help="drift state of every record of a project"
     )
@@ -239,30 +271,51 @@ def _note_recovery(report: RecoveryReport | None) -> None:
         print(f"note: {report.message}", file=sys.stderr)
 
 
-def _print_deploy_result(result: DeployResult | UndeployResult, fmt: str) -> int:
-    from skillmeat_ls.deploy import UndeployResult
+def _settled_index(
+    args: argparse.Namespace, profile: Profile | None, file_ops: FileOps, *, required: bool
+) -> CollectionIndex | None:
+    """The collections index, read once what interrupted requests left in the project's roots
+    (``profile``'s, or every one) is settled: recovering a pull changes its collection."""
+    from skillmeat_ls.deploy import DeployError, recover_project
 
+    try:
+        for report in recover_project(Path(args.project), profile, file_ops=file_ops):
+            _note_recovery(report)
+    except DeployError as exc:
+        raise UserError(str(exc)) from exc
+    return _collections_index(args, required=required)
+
+
+def _done_line(result: RequestResult, item: ResultItem) -> str:
+    """What a request's result prints about one item it did (or would do)."""
+    from skillmeat_ls.deploy import DeployedItem, KeptItem, PulledItem, RemovedItem
+
+    head, copy = f"{result.verb:<9} {item.type} {item.name}", f"{result.root}/{item.path}"
+    if isinstance(item, RemovedItem):
+        return f"{head}: {copy}" + (" (the copy was already missing)" if item.missing else "")
+    assert isinstance(item, DeployedItem)
+    digest = item.content_hash[:12]
+    if isinstance(item, PulledItem):
+        how = "now its record's baseline" if item.record_updated else "a fork; record unchanged"
+        return f"{head}: {copy} -> {item.collection}:{item.collection_path} ({digest}, {how})"
+    if isinstance(item, KeptItem):
+        was = f", was {item.previous_hash[:12]}" if item.previous_hash else ""
+        return f"{head}: {copy} is its record's baseline ({digest}{was})"
+    origin = f"from {item.collection}" + (
+        f", replacing the record from {item.replaced_from}" if item.replaced_from else ""
+    )
+    return "\n".join(
+        [f"{head} -> {copy} ({origin}, {digest})", *(f"  warning: {w}" for w in item.warnings)]
+    )
+
+
+def _print_deploy_result(result: RequestResult, fmt: str) -> int:
     _note_recovery(result.recovered)
     if fmt == "json":
         print(json.dumps(result.as_dict(), indent=2))
         return EXIT_FINDINGS if result.failed else EXIT_OK
-    if isinstance(result, UndeployResult):
-        verb, count = "removed", len(result.removed)
-        for removed in result.removed:
-            extra = " (the copy was already missing)" if removed.missing else ""
-            print(f"{verb:<9} {removed.type} {removed.name}: {result.root}/{removed.path}{extra}")
-    else:
-        verb, count = "deployed", len(result.deployed)
-        for deployed in result.deployed:
-            origin = f"from {deployed.collection}"
-            if deployed.replaced_from:
-                origin += f", replacing the record from {deployed.replaced_from}"
-            print(
-                f"{verb:<9} {deployed.type} {deployed.name} -> {result.root}/{deployed.path} "
-                f"({origin}, {deployed.content_hash[:12]})"
-            )
-            for warning in deployed.warnings:
-                print(f"  warning: {warning}")
+    for item in result.done:
+        print(_done_line(result, item))
     for skipped in result.skipped:
         print(f"{'skipped':<9} {skipped.type} {skipped.name}: {skipped.reason}")
     for error in result.errors:
@@ -270,7 +323,7 @@ def _print_deploy_result(result: DeployResult | UndeployResult, fmt: str) -> int
     would = "would be " if result.dry_run else ""
     target = f": {result.file}" if result.file is not None else ""
     print(
-        f"{count} {would}{verb}, {len(result.skipped)} skipped, "
+        f"{len(result.done)} {would}{result.verb}, {len(result.skipped)} skipped, "
         f"{_plural(len(result.errors), 'error')}{target}"
     )
     if result.dry_run:
@@ -304,32 +357,26 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def _cmd_update(args: argparse.Namespace) -> int:
-    from skillmeat_ls.deploy import (
-        DeployError,
-        file_ops_from_environment,
-        resolve_recorded,
-        status,
-        update_many,
-    )
+    from skillmeat_ls import deploy as engine
 
     if bool(args.artifacts) == bool(args.all):
         raise UserError("name the artifacts to update (NAME[:TYPE] ...) or give --all")
-    index = _collections_index(args, required=True)
     project = Path(args.project)
     profile = _profile(args)
-    file_ops = file_ops_from_environment()
+    file_ops = engine.file_ops_from_environment()
+    index = _settled_index(args, profile, file_ops, required=True)
     try:
         if args.all:
             pairs = [
                 (s.name, s.type)
-                for s in status(
+                for s in engine.status(
                     project, index, profile, file_ops=file_ops, on_recovery=_note_recovery
                 )
                 if s.state == "update-available" and s.name is not None and s.type is not None
             ]
         else:
-            pairs = resolve_recorded(project, args.artifacts, profile)
-        result = update_many(
+            pairs = engine.resolve_recorded(project, args.artifacts, profile)
+        result = engine.update_many(
             project,
             index,
             pairs,
@@ -338,43 +385,84 @@ def _cmd_update(args: argparse.Namespace) -> int:
             profile=profile,
             file_ops=file_ops,
         )
-    except DeployError as exc:
+    except engine.DeployError as exc:
         raise UserError(str(exc)) from exc
     return _print_deploy_result(result, args.format)
 
 
-def _cmd_undeploy(args: argparse.Namespace) -> int:
-    from skillmeat_ls.deploy import (
-        DeployError,
-        UndeployResult,
-        file_ops_from_environment,
-        resolve_recorded,
-        undeploy,
-    )
+def _one_request_each(
+    args: argparse.Namespace,
+    profile: Profile | None,
+    combined: RequestResult,
+    request: Callable[[str, str], RequestResult],
+) -> int:
+    """Run ``request(name, type)`` for each recorded NAME of ``args`` (each its own request) and
+    print what they did as one result."""
+    from skillmeat_ls.deploy import DeployError, resolve_recorded
 
-    project = Path(args.project)
-    profile = _profile(args)
-    assert profile is not None
-    combined = UndeployResult(dry_run=args.dry_run, profile=profile.id, root=profile.root_dir)
-    file_ops = file_ops_from_environment()
     try:
-        for name, artifact_type in resolve_recorded(project, args.artifacts, profile):
-            one = undeploy(
-                project,
-                name,
-                artifact_type,
-                dry_run=args.dry_run,
-                profile=profile,
-                file_ops=file_ops,
-            )
-            combined.recovered = combined.recovered or one.recovered
-            combined.removed.extend(one.removed)
-            combined.skipped.extend(one.skipped)
-            combined.errors.extend(one.errors)
-            combined.file, combined.root = one.file, one.root
+        for name, artifact_type in resolve_recorded(Path(args.project), args.artifacts, profile):
+            combined.absorb(request(name, artifact_type))
     except DeployError as exc:
         raise UserError(str(exc)) from exc
     return _print_deploy_result(combined, args.format)
+
+
+def _cmd_undeploy(args: argparse.Namespace) -> int:
+    from skillmeat_ls import deploy as engine
+
+    profile = _profile(args)
+    assert profile is not None
+    file_ops = engine.file_ops_from_environment()
+    return _one_request_each(
+        args,
+        profile,
+        engine.UndeployResult(dry_run=args.dry_run, profile=profile.id, root=profile.root_dir),
+        lambda name, kind: engine.undeploy(
+            Path(args.project), name, kind, dry_run=args.dry_run, profile=profile, file_ops=file_ops
+        ),
+    )
+
+
+def _cmd_keep_local(args: argparse.Namespace) -> int:
+    from skillmeat_ls import deploy as engine
+
+    project, profile = Path(args.project), _profile(args)
+    try:
+        result = engine.keep_local_many(
+            project,
+            engine.resolve_recorded(project, args.artifacts, profile),
+            profile=profile,
+            dry_run=args.dry_run,
+            file_ops=engine.file_ops_from_environment(),
+        )
+    except engine.DeployError as exc:
+        raise UserError(str(exc)) from exc
+    return _print_deploy_result(result, args.format)
+
+
+def _cmd_pull(args: argparse.Namespace) -> int:
+    from skillmeat_ls import deploy as engine
+
+    profile = _profile(args)
+    assert profile is not None
+    file_ops = engine.file_ops_from_environment()
+    index = _settled_index(args, profile, file_ops, required=True)
+    return _one_request_each(
+        args,
+        profile,
+        engine.PullResult(dry_run=args.dry_run, profile=profile.id, root=profile.root_dir),
+        lambda name, kind: engine.pull(
+            Path(args.project),
+            index,
+            name,
+            kind,
+            profile=profile,
+            strategy=args.strategy,
+            dry_run=args.dry_run,
+            file_ops=file_ops,
+        ),
+    )
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
@@ -382,16 +470,11 @@ def _cmd_status(args: argparse.Namespace) -> int:
     from skillmeat_ls.workspace import project_files
 
     project = Path(args.project)
-    index = _collections_index(args, required=False)
     profile = _profile(args, default_all=True)
+    file_ops = file_ops_from_environment()
+    index = _settled_index(args, profile, file_ops, required=False)
     try:
-        records = status(
-            project,
-            index,
-            profile,
-            file_ops=file_ops_from_environment(),
-            on_recovery=_note_recovery,
-        )
+        records = status(project, index, profile, file_ops=file_ops, on_recovery=_note_recovery)
     except DeployError as exc:
         raise UserError(str(exc)) from exc
     if profile is not None:
@@ -445,7 +528,9 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
                 print(json.dumps({**report.as_dict(), "repair_error": str(exc)}, indent=2))
             else:
                 print(report.render_text())
-            print(f"skillmeat-ls: repair failed, {report.path} is unchanged: {exc}", file=sys.stderr)
+            print(
+                f"skillmeat-ls: repair failed, {report.path} is unchanged: {exc}", file=sys.stderr
+            )
             return EXIT_FINDINGS
     elif args.repair and args.format == "text":
         print(f"nothing to repair: {report.state_text}")

@@ -140,14 +140,17 @@ def naive_iso(value: str | date) -> str:
     return moment.isoformat()
 
 
-def atomic_write(path: Path, text: str, *, backup: bool = False) -> Path | None:
+def atomic_write(
+    path: Path, text: str, *, backup: bool = False, mode: int | None = None
+) -> Path | None:
     """Replace ``path`` with ``text`` (UTF-8, no newline translation) in one step.
 
     The text goes to a temporary file beside the target (``.NAME.<random>.tmp``), which is
     flushed, synced and renamed over the target with ``os.replace``; the directory is synced
     after. The target's permission bits are kept; a new file gets the usual ``0o666`` less the
-    umask. A symlink is written through (its target is replaced, the link stays). Missing parent
-    directories are created.
+    umask; ``mode`` sets them instead (``0o600`` for a ``collection.lock``, as SkillMeat's
+    ``mkstemp`` leaves it). A symlink is written through (its target is replaced, the link
+    stays). Missing parent directories are created.
 
     With ``backup=True`` and an existing target, a copy of the current bytes is first written,
     itself atomically, to ``NAME.bak`` beside it, and its path is returned; otherwise ``None``.
@@ -157,12 +160,12 @@ def atomic_write(path: Path, text: str, *, backup: bool = False) -> Path | None:
     target = Path(path)
     if target.is_symlink():
         target = Path(os.path.realpath(target))
-    mode = _existing_mode(target)
+    existing = _existing_mode(target)
     backup_path: Path | None = None
-    if backup and mode is not None:
+    if backup and existing is not None:
         backup_path = target.with_name(target.name + ".bak")
-        _replace_atomically(backup_path, target.read_bytes(), mode)
-    _replace_atomically(target, text.encode("utf-8"), mode)
+        _replace_atomically(backup_path, target.read_bytes(), existing)
+    _replace_atomically(target, text.encode("utf-8"), existing if mode is None else mode)
     return backup_path
 
 

@@ -1,11 +1,20 @@
 """What copying one artifact means: which files, in which order, with which hash.
 
-Copying follows SkillMeat's ``copy_artifact``: a directory artifact is copied without the entries
-matching :data:`SKIP_PATTERNS` (at any depth), files with ``copy2`` semantics (bytes, permissions,
-times). Unlike SkillMeat, a symlink inside an artifact is followed only while it stays inside the
-collection; one pointing outside (or a loop, or a fifo, or a broken link) is not copied and the
-plan carries a warning saying so. The hash of the copy is taken while it is written, after the
-skip list, and is what the record's ``content_hash`` says.
+Deploying (:func:`plan_copy`) follows SkillMeat's ``copy_artifact``: a directory artifact is
+copied without the entries matching :data:`SKIP_PATTERNS` (at any depth), files with ``copy2``
+semantics (bytes, permissions, times). Unlike SkillMeat, a symlink inside an artifact is followed
+only while it stays inside the collection; one pointing outside (or a loop, or a fifo, or a
+broken link) is not copied and the plan carries a warning saying so. The hash of the copy is
+taken while it is written, after the skip list, and is what the record's ``content_hash`` says.
+
+Pulling a project copy back into its collection (:func:`plan_verbatim`) follows SkillMeat's
+sync-pull instead (``copytree(symlinks=True)``, ``copy2``): everything is copied, with no skip
+list (``.git``, ``__pycache__``, ``.DS_Store`` go too), and a symlink is copied as a symlink with
+its text unchanged. So that the collection's copy is the project's wherever it lives, only a
+relative symlink that resolves inside the copy is accepted (as SkillMeat refuses a relative one
+that leaves it); an absolute one, one that leaves the copy, or a special file is refused. A copy
+whose own path is a symlink (inside its profile root) is copied as what it leads to (SkillMeat
+would put a symlink into the project in the collection).
 """
 
 from __future__ import annotations
@@ -51,6 +60,7 @@ class CopyPlan:
     is_dir: bool
     dirs: list[tuple[str, str]] = field(default_factory=list)  # (rel, source dir), parents first
     files: list[tuple[str, str]] = field(default_factory=list)  # (rel, source file)
+    links: list[tuple[str, str]] = field(default_factory=list)  # (rel, link text): pulls only
     warnings: list[str] = field(default_factory=list)
 
 
@@ -156,8 +166,54 @@ def planned_hash(plan: CopyPlan) -> str:
     return hasher.hexdigest()
 
 
+def plan_verbatim(source: Path, shown: str) -> CopyPlan:
+    """What pulling the project copy ``source`` (shown as ``shown``) copies: everything in it,
+    symlinks as symlinks (see the module doc); :class:`Refused` for what must not be copied."""
+    real = os.path.realpath(source)
+    try:
+        mode = os.stat(real).st_mode
+    except OSError as exc:
+        raise Refused(f"cannot read {shown}: {exc.strerror or exc}") from exc
+    if stat.S_ISREG(mode):
+        plan = CopyPlan(real, False)
+        plan.files.append(("", real))
+        return plan
+    if not stat.S_ISDIR(mode):
+        raise Refused(f"{shown} is neither a file nor a folder")
+    plan = CopyPlan(real, True)
+    _walk_verbatim(plan, real, "", shown)
+    return plan
+
+
+def _walk_verbatim(plan: CopyPlan, directory: str, prefix: str, shown: str) -> None:
+    try:
+        with os.scandir(directory) as scan:
+            entries = sorted(scan, key=lambda entry: entry.name)
+    except OSError as exc:
+        raise Refused(f"cannot list {shown}/{prefix}: {exc.strerror or exc}") from exc
+    for entry in entries:
+        rel = prefix + entry.name
+        if entry.is_symlink():
+            text = os.readlink(entry.path)
+            resolved = os.path.normpath(os.path.join(directory, text))
+            if os.path.isabs(text) or not inside(resolved, plan.source) or resolved == plan.source:
+                raise Refused(
+                    f"{shown}/{rel} is a symlink to {text}, outside the copy: pulled as it is, "
+                    "the collection's copy would lead elsewhere"
+                )
+            plan.links.append((rel, text))
+        elif entry.is_dir(follow_symlinks=False):
+            plan.dirs.append((rel, entry.path))
+            _walk_verbatim(plan, entry.path, rel + "/", shown)
+        elif entry.is_file(follow_symlinks=False):
+            plan.files.append((rel, entry.path))
+        else:
+            raise Refused(f"{shown}/{rel} is a special file (a FIFO, a socket or a device)")
+
+
 def copy_planned(plan: CopyPlan, destination: Path, file_ops: FileOps) -> str:
-    """Copy the planned files to the new ``destination``; the content hash of the copy."""
+    """Copy the planned files (and links) to the new ``destination``; the content hash of its
+    regular files (the copy's hash when the plan holds no links, as a deploy's never does)."""
     hasher = hashlib.sha256()
     if not plan.is_dir:
         file_ops.copy_file(plan.source, destination, hasher)
@@ -168,6 +224,8 @@ def copy_planned(plan: CopyPlan, destination: Path, file_ops: FileOps) -> str:
     for rel, source in plan.files:
         hasher.update(rel.encode("utf-8"))
         file_ops.copy_file(source, destination / rel, hasher)
+    for rel, text in plan.links:
+        file_ops.make_symlink(text, destination / rel)
     # Folder times last: copying the files into a folder would change its mtime again.
     for rel, source in reversed(plan.dirs):
         file_ops.copy_stat(source, destination / rel)

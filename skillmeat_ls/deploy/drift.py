@@ -4,20 +4,19 @@ message for the user. What an interrupted request left is recovered first, never
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from skillmeat_ls.deploy.fileops import FileOps
 from skillmeat_ls.deploy.paths import checked_rel
-from skillmeat_ls.deploy.project import LoadedProject, load, profile_root, recover
-from skillmeat_ls.deploy.results import DeployError, RecordStatus, RecoveryReport, Refused
+from skillmeat_ls.deploy.project import LoadedProject, identity_of, load, recover_project
+from skillmeat_ls.deploy.results import RecordStatus, RecoveryReport, Refused
 from skillmeat_ls.document import Document, Record, derived_path
 from skillmeat_ls.profiles import DEFAULT_PROFILE_ID, Profile, profile_for_root
 from skillmeat_ls.rules import Context, drift_state
-from skillmeat_ls.schema import DEPLOYED_FILE_NAME, HASH_RE, canonical_type
-from skillmeat_ls.workspace import DiskProbe, is_profile_root_name, project_files
+from skillmeat_ls.schema import DEPLOYED_FILE_NAME, HASH_RE, Identity, canonical_type
+from skillmeat_ls.workspace import DiskProbe, project_files
 
 if TYPE_CHECKING:
     from skillmeat_ls.index import CollectionIndex
@@ -39,20 +38,13 @@ def status(
     """The drift state of every record of ``project``'s deployment file for ``profile``, in file
     order; without ``profile``, of every profile root's file (``.claude`` first).
 
-    First, each of those roots (without ``profile``: each dot-folder of the project) is
-    recovered (:func:`~.project.recover`, through ``file_ops``), and ``on_recovery`` is given
-    each report; :class:`DeployError` when an interrupted request there cannot be recovered."""
+    First, each of those roots is recovered (:func:`~.project.recover_project`, through
+    ``file_ops``), and ``on_recovery`` is given each report; :class:`DeployError` when an
+    interrupted request there cannot be recovered. ``index`` should be read after that (a
+    recovered pull changes its collection): the command line recovers first, then reads it."""
     shown = Path(project).absolute()
-    if not shown.is_dir():
-        raise DeployError(f"no such project directory: {project}")
-    real = Path(os.path.realpath(shown))
-    if profile is not None:
-        candidates = [profile_root(real, profile)]
-    else:
-        candidates = [real / name for name in _dot_folders(real)]
-    for root in sorted(candidates):
-        report = recover(root, file_ops=file_ops)
-        if report is not None and on_recovery is not None:
+    for report in recover_project(project, profile, file_ops=file_ops):
+        if on_recovery is not None:
             on_recovery(report)
     if profile is not None:
         roots = [load(project, profile)]
@@ -68,15 +60,6 @@ def status(
                 for record in loaded.document.records
             )
     return found
-
-
-def _dot_folders(project: Path) -> list[str]:
-    """The dot-folders of ``project``: where a profile root may hold a journal."""
-    try:
-        with os.scandir(project) as entries:
-            return [e.name for e in entries if is_profile_root_name(e.name) and e.is_dir()]
-    except OSError:
-        return []
 
 
 def _unknown_reason(record: Record, here: str) -> str:
@@ -147,3 +130,24 @@ def record_status(
         profile=profile,
         root=root,
     )
+
+
+class RecordDrift:
+    """The drift state of the records of a request's file as read, judged once per request
+    (update, keep-local and pull decide by it)."""
+
+    def __init__(self, loaded: LoadedProject, index: CollectionIndex | None) -> None:
+        self._loaded = loaded
+        self._context = drift_context(loaded, index)
+        self._records: dict[Identity, Record] = {}  # the first record of each identity
+        for record in loaded.document.records if loaded.document is not None else ():
+            found = identity_of(record.name, record.type)
+            if found is not None:
+                self._records.setdefault(found, record)
+
+    def of(self, wanted: Identity) -> RecordStatus | None:
+        """The drift state of the record of ``wanted``, if the file as read has one."""
+        record = self._records.get(wanted)
+        if record is None or self._loaded.document is None:
+            return None
+        return record_status(self._loaded, self._loaded.document, record, self._context)

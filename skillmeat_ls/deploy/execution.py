@@ -20,7 +20,7 @@ file are.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -39,7 +39,7 @@ from skillmeat_ls.deploy.results import (
     SkippedItem,
     describe,
 )
-from skillmeat_ls.deploy.transaction import Failure, summary
+from skillmeat_ls.deploy.transaction import Failure, Transaction, summary
 from skillmeat_ls.hashing import content_hash
 from skillmeat_ls.schema import identity
 from skillmeat_ls.writer import naive_iso
@@ -155,19 +155,34 @@ def execute(
         progress.writing = True  # what is left is the deployment file
         return text
 
-    if not hold:
-        failure = transaction.run(steps, loaded.replace_file)
-    else:
-        assert loaded.lease is not None  # held by :func:`~.project.locked` for every write
-        outcome = transaction.hold(steps, loaded.file, loaded.lease)
-        failure = outcome if isinstance(outcome, Failure) else None
-        result.pending = None if isinstance(outcome, Failure) else outcome
+    failure = carry_out(loaded, transaction, steps, result, hold=hold)
     if failure is None:
         _report_deployed(result, items, hashes)
         result.file = loaded.shown_file
         return
     where = loaded.file_label if progress.writing else f"{loaded.root.name}/ for the copies"
     _report_failure(result, items, progress.culprit, where, failure, transaction.staging)
+
+
+def carry_out(
+    loaded: LoadedProject,
+    transaction: Transaction,
+    steps: Callable[[Path], str],
+    result: DeployResult,
+    *,
+    hold: bool,
+) -> Failure | None:
+    """Run ``transaction``'s ``steps`` and commit the deployment file text they return; with
+    ``hold``, stop before writing it and leave the rest to ``result.pending``. The failure, or
+    None when the steps went through."""
+    if not hold:
+        return transaction.run(steps, loaded.replace_file)
+    assert loaded.lease is not None  # held by :func:`~.project.locked` for every write
+    outcome = transaction.hold(steps, loaded.file, loaded.lease)
+    if isinstance(outcome, Failure):
+        return outcome
+    result.pending = outcome
+    return None
 
 
 def _report_deployed(
@@ -201,6 +216,16 @@ def _abort_planned(result: DeployResult, items: Sequence[PlannedItem], why: str)
         )
 
 
+def undo_note(failure: Failure, staging: Path | None) -> str:
+    """The end of a failed request's message: whether undoing it went through."""
+    if failure.undo_problems:
+        return (
+            f"; undoing it failed ({summary(failure.undo_problems)}): the previous copies are "
+            f"kept in {staging}, and the next skillmeat-ls request puts them back"
+        )
+    return "; every change was undone"
+
+
 def _report_failure(
     result: DeployResult,
     items: Sequence[PlannedItem],
@@ -209,13 +234,7 @@ def _report_failure(
     failure: Failure,
     staging: Path | None,
 ) -> None:
-    if failure.undo_problems:
-        undo = (
-            f"; undoing it failed ({summary(failure.undo_problems)}): the previous copies are "
-            f"kept in {staging}, and the next skillmeat-ls request puts them back"
-        )
-    else:
-        undo = "; every change was undone"
+    undo = undo_note(failure, staging)
     if culprit is None:
         message = f"cannot write {where}: {describe(failure.error)}{undo}"
         for item in items:

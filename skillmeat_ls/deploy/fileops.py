@@ -1,8 +1,9 @@
 """The seam between a request and the file system: :class:`FileOps`.
 
-Every change a deploy, update, undeploy or a recovery makes on disk goes through one ``FileOps``
-object: creating a folder, creating the staging folder, copying a file while hashing it, moving
-a path into the staging folder or back, atomically replacing the deployment file, writing and
+Every change a request (deploy, update, undeploy, keep-local, pull) or a recovery makes on disk
+goes through one ``FileOps`` object: creating a folder, creating the staging folder, copying a
+file while hashing it, recreating a symlink, moving a path into the staging folder or back,
+atomically replacing the deployment file or a collection's ``collection.lock``, writing and
 removing the journal, and removing what the request created. Reads (planning, hashing a project
 copy, re-reading the deployment file) do not: they change nothing. Nor do SkillMeat's advisory
 locks (:mod:`skillmeat_ls.locks`), which only order this request against other writers.
@@ -34,8 +35,10 @@ STEPS = (
     "make_temporary_folder",
     "copy_file",
     "copy_stat",
+    "make_symlink",
     "move",
     "write_text",
+    "write_lock",
     "write_journal",
     "remove_file",
     "remove_tree",
@@ -57,7 +60,8 @@ class FileOps:
 
     Passed as ``file_ops=`` to :func:`~skillmeat_ls.deploy.deploy`,
     :func:`~skillmeat_ls.deploy.update`, :func:`~skillmeat_ls.deploy.update_many`,
-    :func:`~skillmeat_ls.deploy.undeploy`, :func:`~skillmeat_ls.deploy.status` and
+    :func:`~skillmeat_ls.deploy.undeploy`, :func:`~skillmeat_ls.deploy.keep_local`,
+    :func:`~skillmeat_ls.deploy.pull`, :func:`~skillmeat_ls.deploy.status` and
     :func:`~skillmeat_ls.deploy.recover`; without it, this class, which does the real thing.
     This is the one way to observe or intercept the steps of a request's transaction: tests
     subclass it and raise from the chosen step to check that the request rolls back and leaves
@@ -101,6 +105,11 @@ class FileOps:
         """Give ``destination`` the permission bits and times of ``source`` (``copystat``)."""
         shutil.copystat(source, destination)
 
+    def make_symlink(self, link_text: str, path: Path) -> None:
+        """Create the symlink ``path`` holding ``link_text`` as it is (``copytree(symlinks=True)``
+        of a pulled copy)."""
+        os.symlink(link_text, path)
+
     def move(self, source: Path, destination: Path) -> None:
         """Rename ``source`` to ``destination`` in one step (``os.replace``), within one root."""
         os.replace(source, destination)
@@ -109,6 +118,11 @@ class FileOps:
         """Replace the deployment file ``path`` with ``text`` atomically, synced
         (:func:`skillmeat_ls.writer.atomic_write`)."""
         atomic_write(path, text)
+
+    def write_lock(self, path: Path, text: str, mode: int) -> None:
+        """Replace a collection's ``collection.lock`` ``path`` with ``text`` atomically, synced,
+        with the permission bits ``mode`` (SkillMeat's writer leaves it ``0600``)."""
+        atomic_write(path, text, mode=mode)
 
     def write_journal(self, path: Path, text: str) -> None:
         """Write the journal ``path`` atomically; the file and its folder are synced before this

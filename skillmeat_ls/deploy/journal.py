@@ -23,8 +23,25 @@ Every path is relative to the root: ``path`` and ``created`` as an ``artifact_pa
 for a removal). A swap ``k`` moves what is at the target, if anything, to ``staging/aside`` (an
 old copy there is how recovery knows the target had one: whether it has is decided under the
 target's lock, at the swap, as another program may have written it until then), then
-``staging/new`` to the target; undoing it moves the new copy to ``staging/undo-k`` first. What
-recovery does with a journal is :mod:`.recovery`'s; how each swap is undone is
+``staging/new`` to the target; undoing it moves the new copy to ``staging/undo-k`` first.
+
+A keep-local journals no swaps. A pull journals no swaps in the root either, but a
+``"collection"`` part: what it changes in the collection it pulls into, which the recovery of
+the root completes or undoes with the rest (:mod:`.collectionside`)::
+
+    "collection": {
+      "name": "default",                              # the record's from_collection
+      "folder": "/home/me/.skillmeat/collections/default",  # its real path, named like it
+      "staging": ".skillmeat-staging-9f8e7d",         # in that folder, made after the journal
+      "swaps": [{"path": "skills/review", "aside": "old-0", "new": "new-0",
+                 "new_hash": "…", "old_hash": "…"}],  # content hashes (old: null, no copy)
+      "lock": {"key": "review::skill",                # null: collection.lock is not rewritten
+               "old_text": "…", "old_mode": 384,      # the file as read (null: none)
+               "old_entry": {…}, "new_entry": {…},    # the entry before and as written
+               "new_sha256": "…"}                     # of the text written
+    }
+
+What recovery does with a journal is :mod:`.recovery`'s; how each swap is undone is
 :mod:`.transaction`'s.
 """
 
@@ -40,6 +57,7 @@ from typing import Any
 
 from skillmeat_ls.deploy.paths import checked_rel, checked_target, display
 from skillmeat_ls.deploy.results import DeployError, Refused
+from skillmeat_ls.index.model import MANIFEST_NAME
 from skillmeat_ls.schema import DEPLOYED_FILE_NAME, PLAN_FILE_NAME
 
 #: The journal's name inside the profile root.
@@ -49,7 +67,7 @@ STAGING_PREFIX = ".skillmeat-staging-"
 
 _MARKER = "skillmeat-ls"
 _VERSION = 1
-_OPERATIONS = ("deploy", "update", "undeploy")
+_OPERATIONS = ("deploy", "update", "undeploy", "keep-local", "pull")
 _MAX_BYTES = 32 << 20
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _STAGED_NAME = re.compile(r"(old|new)-[0-9]+")
@@ -66,6 +84,47 @@ class Swap:
 
 
 @dataclass(frozen=True)
+class CollectionSwap(Swap):
+    """A swap inside a collection folder, with the content hashes that tell recovery whether
+    the copy at the target is still the one the pull put there (``old_hash``: of the copy that
+    was there, None when there was none)."""
+
+    new_hash: str
+    old_hash: str | None
+
+
+@dataclass(frozen=True)
+class LockRewrite:
+    """The rewrite of a collection's ``collection.lock``: the file as read (``old_text`` None:
+    there was none), the entry ``key`` before and as written, the hash of the text written."""
+
+    key: str
+    old_text: str | None
+    old_mode: int | None
+    old_entry: dict[str, Any] | None
+    new_entry: dict[str, Any]
+    new_sha256: str
+
+
+@dataclass(frozen=True)
+class CollectionPart:
+    """What a pull changes in the collection ``name``, whose real folder is ``folder``."""
+
+    name: str
+    folder: str
+    staging: str  # a folder name in ``folder``
+    swaps: tuple[CollectionSwap, ...]
+    lock: LockRewrite | None
+
+    @property
+    def path(self) -> Path:
+        return Path(self.folder)
+
+    def display(self, rel: str | None) -> str:
+        return f"collection {self.name}" + (f": {rel}" if rel else "")
+
+
+@dataclass(frozen=True)
 class Journal:
     """What a request is about to change in its profile root (the module doc has the format)."""
 
@@ -76,9 +135,12 @@ class Journal:
     new_sha256: str
     created: tuple[str, ...]
     swaps: tuple[Swap, ...]
+    collection: CollectionPart | None = None  # a pull's changes in its collection
 
     def to_text(self) -> str:
         data = {"journal": _MARKER, "version": _VERSION, **asdict(self)}
+        if self.collection is None:
+            del data["collection"]
         return json.dumps(data, indent=1) + "\n"
 
     @property
@@ -140,9 +202,7 @@ def _parse(root: Path, raw: bytes) -> Journal:
     operation = _field(data, "operation", str)
     if operation not in _OPERATIONS:
         raise ValueError(f"unknown operation {operation!r}")
-    staging = _field(data, "staging", str)
-    if not staging.startswith(STAGING_PREFIX) or not _plain_name(staging):
-        raise ValueError(f"staging {staging!r} is not a {STAGING_PREFIX}* folder of the root")
+    staging = _staging_name(data)
     deployment_file = _field(data, "deployment_file", str)
     if deployment_file not in (DEPLOYED_FILE_NAME, PLAN_FILE_NAME):
         raise ValueError(f"deployment_file {deployment_file!r} is not a deployment file name")
@@ -151,8 +211,17 @@ def _parse(root: Path, raw: bytes) -> Journal:
         old_sha256 = _hash(data, "old_sha256")
     created = tuple(checked_rel(rel) for rel in _list(data, "created", str))
     swaps = tuple(_swap(entry) for entry in _list(data, "swaps", dict))
+    part = data.get("collection")
+    collection = _collection(_field(data, "collection", dict)) if part is not None else None
     return Journal(
-        operation, staging, deployment_file, old_sha256, _hash(data, "new_sha256"), created, swaps
+        operation,
+        staging,
+        deployment_file,
+        old_sha256,
+        _hash(data, "new_sha256"),
+        created,
+        swaps,
+        collection,
     )
 
 
@@ -181,6 +250,13 @@ def _plain_name(name: str) -> bool:
     return name not in ("", ".", "..") and not any(c in name for c in "/\\\0")
 
 
+def _staging_name(data: dict[str, Any]) -> str:
+    staging = _field(data, "staging", str)
+    if not staging.startswith(STAGING_PREFIX) or not _plain_name(staging):
+        raise ValueError(f"staging {staging!r} is not a {STAGING_PREFIX}* folder")
+    return str(staging)
+
+
 def _swap(entry: dict[str, Any]) -> Swap:
     rel = checked_rel(_field(entry, "path", str))
     aside = _field(entry, "aside", str)
@@ -189,6 +265,57 @@ def _swap(entry: dict[str, Any]) -> Swap:
         if name is not None and (not isinstance(name, str) or not _STAGED_NAME.fullmatch(name)):
             raise ValueError(f"swap of {rel!r}: {name!r} is not a name inside the staging folder")
     return Swap(rel, aside, new)
+
+
+def _collection(data: dict[str, Any]) -> CollectionPart:
+    name = _field(data, "name", str)
+    folder = _field(data, "folder", str)
+    if not _plain_name(name) or not os.path.isabs(folder) or os.path.basename(folder) != name:
+        raise ValueError(f"collection folder {folder!r} is not the absolute path of {name!r}")
+    swaps = []
+    for entry in _list(data, "swaps", dict):
+        swap = _swap(entry)
+        old = entry.get("old_hash")
+        swaps.append(
+            CollectionSwap(
+                swap.path,
+                swap.aside,
+                swap.new,
+                _hash(entry, "new_hash"),
+                _hash(entry, "old_hash") if old is not None else None,
+            )
+        )
+    lock = data.get("lock")
+    return CollectionPart(
+        name,
+        folder,
+        _staging_name(data),
+        tuple(swaps),
+        _lock_rewrite(_field(data, "lock", dict)) if lock is not None else None,
+    )
+
+
+def _lock_rewrite(data: dict[str, Any]) -> LockRewrite:
+    key = _field(data, "key", str)
+    old_text = data.get("old_text")
+    old_mode = data.get("old_mode")
+    old_entry = data.get("old_entry")
+    if "::" not in key:
+        raise ValueError(f"lock key {key!r} is not 'NAME::TYPE'")
+    if old_text is not None and not isinstance(old_text, str):
+        raise ValueError("'old_text' is not a string")
+    if old_mode is not None and (not isinstance(old_mode, int) or not 0 <= old_mode <= 0o7777):
+        raise ValueError("'old_mode' is not a permission mode")
+    if old_entry is not None and not isinstance(old_entry, dict):
+        raise ValueError("'old_entry' is not an object")
+    return LockRewrite(
+        key,
+        old_text,
+        old_mode,
+        old_entry,
+        _field(data, "new_entry", dict),
+        _hash(data, "new_sha256"),
+    )
 
 
 def _check_on_disk(root: Path, journal: Journal) -> None:
@@ -204,3 +331,21 @@ def _check_on_disk(root: Path, journal: Journal) -> None:
             raise ValueError(f"{display(root, journal.staging)} is not a folder (or a symlink)")
     for rel in (*journal.created, *(swap.path for swap in journal.swaps)):
         checked_target(root, rel)
+    if journal.collection is not None:
+        _check_collection(journal.collection)
+
+
+def _check_collection(part: CollectionPart) -> None:
+    """The collection folder is a real folder (reached without a symlink) holding a
+    ``collection.toml``; its staging folder, when it is there, is a real folder; its targets are
+    reached without a symlink."""
+    if os.path.realpath(part.folder) != part.folder or not os.path.isdir(part.folder):
+        raise ValueError(f"{part.folder} is not the real folder of collection {part.name!r}")
+    manifest = part.path / MANIFEST_NAME
+    if not os.path.lexists(manifest) or not stat.S_ISREG(os.lstat(manifest).st_mode):
+        raise ValueError(f"{part.folder} holds no collection.toml: it is not a collection")
+    staging = part.path / part.staging
+    if os.path.lexists(staging) and not stat.S_ISDIR(os.lstat(staging).st_mode):
+        raise ValueError(f"{part.display(part.staging)} is not a folder (or a symlink)")
+    for swap in part.swaps:
+        checked_target(part.path, swap.path)

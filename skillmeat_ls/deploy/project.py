@@ -10,7 +10,8 @@ unless only an older root of the same profile has a file (:func:`profile_root`).
 the request ends, once it has recovered what an interrupted request left in the root
 (:mod:`.recovery`), and :meth:`LoadedProject.replace_file` writes the new text only if nobody
 changed the file since it was read. :func:`recover` is that recovery on its own, taking the lock
-only when the root holds something to recover.
+only when the root holds something to recover; :func:`recover_project` runs it on each root of a
+project.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from skillmeat_ls.migration import MigrationError, migrate_text
 from skillmeat_ls.profiles import Profile, profile_for_root, resolve_profile
 from skillmeat_ls.rules import path_escapes
 from skillmeat_ls.schema import CLAUDE_DIR, DEPLOYED_FILE_NAME, PLAN_FILE_NAME, Identity, identity
-from skillmeat_ls.workspace import project_files
+from skillmeat_ls.workspace import is_profile_root_name, project_files
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
 RecordWriter = Callable[[Path, str], object]
 
 Result = TypeVar("Result", bound=RequestResult)
+AnyTransaction = TypeVar("AnyTransaction", bound=Transaction)
 
 
 def identity_of(name: object, artifact_type: object) -> Identity | None:
@@ -126,8 +128,12 @@ class LoadedProject:
 
     def transaction(self, operation: str) -> Transaction:
         """A transaction of this request in its profile root (``operation``: deploy, ...)."""
+        return self.transaction_of(Transaction, operation)
+
+    def transaction_of(self, kind: type[AnyTransaction], operation: str) -> AnyTransaction:
+        """:meth:`transaction`, of the class ``kind`` (a pull's changes its collection too)."""
         raw = self.contents.raw if self.contents is not None else None
-        return Transaction(self.root, self.file_ops, operation, self.file, raw)
+        return kind(self.root, self.file_ops, operation, self.file, raw)
 
     def replace_file(self, text: str) -> None:
         """Replace the deployment file with ``text``, unless another program changed it since
@@ -333,3 +339,28 @@ def recover(root: Path | str, *, file_ops: FileOps | None = None) -> RecoveryRep
             f"interrupted and cannot be completed or undone here ({exc.strerror or exc}); its "
             "copies and records may disagree until skillmeat-ls runs where it can write"
         ) from exc
+
+
+def recover_project(
+    project: Path | str, profile: Profile | None = None, *, file_ops: FileOps | None = None
+) -> list[RecoveryReport]:
+    """:func:`recover` each profile root of ``project`` that may hold a journal: ``profile``'s
+    (without one: every dot-folder of the project), in name order; what was done in each.
+    :class:`DeployError` for a project that is not a directory, or a journal that cannot be
+    settled."""
+    shown = Path(project).absolute()
+    if not shown.is_dir():
+        raise DeployError(f"no such project directory: {project}")
+    real = Path(os.path.realpath(shown))
+    if profile is not None:
+        roots = [profile_root(real, profile)]
+    else:
+        try:
+            with os.scandir(real) as entries:
+                roots = [
+                    real / e.name for e in entries if is_profile_root_name(e.name) and e.is_dir()
+                ]
+        except OSError:
+            roots = []
+    reports = (recover(root, file_ops=file_ops) for root in sorted(roots))
+    return [report for report in reports if report is not None]

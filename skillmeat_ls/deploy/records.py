@@ -53,6 +53,26 @@ def deployed_record(
     return record
 
 
+def rebaselined_record(record: dict[str, Any], content_hash: str) -> dict[str, Any]:
+    """``record`` with ``content_hash`` as its baseline, as SkillMeat's only writer of an
+    accepted local copy (context sync's pull, ``resolve_conflict("keep_local")``) records it:
+    ``content_hash`` and ``collection_sha`` become the new hash and the previous hash ends
+    ``version_lineage`` (oldest first; SkillMeat reads a record without one as
+    ``[content_hash]``, and the previous hash is not repeated when it already ends it); every
+    other key is kept."""
+    previous = recorded_hash(record)
+    lineage = record.get("version_lineage")
+    lineage = list(lineage) if isinstance(lineage, list) else []
+    if previous is not None and lineage[-1:] != [previous]:
+        lineage.append(previous)
+    return {
+        **record,
+        "content_hash": content_hash,
+        "collection_sha": content_hash,
+        "version_lineage": lineage,
+    }
+
+
 def new_text(loaded: LoadedProject, changes: Changes) -> str:
     """The deployment file after ``changes``.
 

@@ -16,6 +16,16 @@ entirely old or entirely new, files and records together. A request held for the
 before that is rolled back, as the file on disk still holds the old text (unless the editor had
 saved the new one: then, by the same rule, it rolls forward).
 
+A keep-local journals no swaps: rolled forward or back, only its record can have changed. A
+pull journals no swaps in the root but a collection part (:mod:`.collectionside`), settled
+under the collection's locks by the same rule and the same commit point: rolled forward, its
+collection staging folder (holding the collection's previous copy) is removed before the
+journal; rolled back, the collection's copy and ``collection.lock`` are put back first (only
+while they are still what the pull made them), then that staging folder is removed. So a pull
+killed at any instant ends with the collection's copy, its lock entry and the project's record
+all old or all new. An interrupted fork changes no record, so nothing tells it committed: it
+is rolled back, the fork removed.
+
 Corner cases: a request that writes the deployment file's text unchanged cannot be told committed
 from not by the file; it is rolled back, which leaves the same records. A journal that cannot be
 parsed, is not one skillmeat-ls wrote, or names a path outside its root or behind a symlink is not
@@ -40,6 +50,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from skillmeat_ls.deploy.collectionside import settle_collection
 from skillmeat_ls.deploy.fileops import CHUNK, FileOps
 from skillmeat_ls.deploy.journal import (
     JOURNAL_NAME,
@@ -90,13 +101,17 @@ def recover_locked(root: Path, file_ops: FileOps) -> RecoveryReport | None:
         root=root,
         operation=journal.operation if journal is not None else None,
         outcome=outcome,
-        paths=tuple(swap.path for swap in journal.swaps) if journal is not None else (),
+        paths=_paths(journal) if journal is not None else (),
         swept=swept,
+        collection=journal.collection.name if journal and journal.collection else None,
     )
 
 
 def _settle(root: Path, journal: Journal, file_ops: FileOps) -> str:
+    part = journal.collection
     if journal.changes_record and _hash_of(root, journal.deployment_file) == journal.new_sha256:
+        if part is not None:
+            settle_collection(part, file_ops, committed=True)
         clean_up(root, journal, file_ops, rolled_back=False)
         return "rolled forward"
     where = display(root, JOURNAL_NAME)
@@ -107,14 +122,27 @@ def _settle(root: Path, journal: Journal, file_ops: FileOps) -> str:
             f"told old from new; nothing was changed: check the copies it lists, then delete it"
         )
     problems = undo_swaps(root, journal, file_ops)
+    if not problems and part is not None:
+        problems = settle_collection(part, file_ops, committed=False)
     if problems:
+        kept = display(root, journal.staging) + (
+            f" and {part.display(part.staging)}" if part is not None else ""
+        )
         raise DeployError(
             f"{where}: undoing the interrupted {journal.operation} failed "
-            f"({summary(problems)}); the previous copies are kept in "
-            f"{display(root, journal.staging)}: fix the cause and run skillmeat-ls again"
+            f"({summary(problems)}); the previous copies are kept in {kept}: fix the cause and "
+            "run skillmeat-ls again"
         )
     clean_up(root, journal, file_ops, rolled_back=True)
     return "rolled back"
+
+
+def _paths(journal: Journal) -> tuple[str, ...]:
+    """What the interrupted request was changing: its targets in the root, then those in the
+    collection it pulled into (``collection <name>: <path>``)."""
+    part = journal.collection
+    here = tuple(swap.path for swap in journal.swaps)
+    return here + (tuple(part.display(swap.path) for swap in part.swaps) if part else ())
 
 
 def _hash_of(root: Path, name: str) -> str | None:

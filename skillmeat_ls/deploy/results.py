@@ -1,4 +1,5 @@
-"""What a deploy, update, undeploy or status request reports, and the exceptions that become it.
+"""What a deploy, update, undeploy, keep-local, pull or status request reports, and the exceptions
+that become it.
 
 Result items are frozen dataclasses held in typed lists; they turn into JSON only in
 ``as_dict()``, the one place where the wire format (the CLI's ``--format json``, the server's
@@ -17,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from skillmeat_ls.errors import UserFacingError
 from skillmeat_ls.profiles import DEFAULT_PROFILE_ID
@@ -70,6 +71,44 @@ class DeployedItem(ResultItem):
             "content_hash": self.content_hash,
             "replaced_from": self.replaced_from,
             "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class KeptItem(DeployedItem):
+    """A record whose local copy became its baseline (keep-local): ``content_hash`` is the copy's
+    hash, now recorded; ``previous_hash`` the baseline it replaced."""
+
+    previous_hash: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **ResultItem.as_dict(self),
+            "content_hash": self.content_hash,
+            "previous_hash": self.previous_hash,
+        }
+
+
+@dataclass(frozen=True)
+class PulledItem(DeployedItem):
+    """A project copy pulled into its collection: at ``collection_path`` (inside the collection
+    ``collection``), with ``content_hash``; ``previous_hash`` is the collection copy's hash it
+    replaced (None for a fork, which replaces nothing); ``record_updated`` says whether the
+    record now has that hash as its baseline (an overwrite) or was left alone (a fork)."""
+
+    strategy: str
+    collection_path: str
+    previous_hash: str | None
+    record_updated: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **ResultItem.as_dict(self),
+            "content_hash": self.content_hash,
+            "strategy": self.strategy,
+            "collection_path": self.collection_path,
+            "previous_hash": self.previous_hash,
+            "record_updated": self.record_updated,
         }
 
 
@@ -173,29 +212,31 @@ def describe(exc: BaseException) -> str:
 class RecoveryReport:
     """What recovery found in a profile root and did (:mod:`.recovery`): the interrupted request
     (``operation``, None when only stale staging folders were found) and its ``outcome``
-    ("rolled back" or "rolled forward"), the targets it was changing, the staging folders swept."""
+    ("rolled back" or "rolled forward"), the targets it was changing, the staging folders swept,
+    and the collection it changed too (a pull's: an index read before is stale), if any."""
 
     root: Path
     operation: str | None
     outcome: str | None
     paths: tuple[str, ...]
     swept: tuple[str, ...]
+    collection: str | None = None
 
     @property
     def message(self) -> str:
         """One line for the user."""
         parts = []
-        count = f"{len(self.paths)} artifact{'' if len(self.paths) == 1 else 's'}"
+        plural = "" if len(self.paths) == 1 else "s"
+        request = f"an interrupted {self.operation}" + (
+            f" ({len(self.paths)} artifact{plural})" if self.paths else ""
+        )
         if self.outcome == "rolled back":
             parts.append(
-                f"an interrupted {self.operation} ({count}) had not recorded its changes and was "
-                "undone: its copies and records are as they were before it"
+                f"{request} had not recorded its changes and was undone: its copies and records "
+                "are as they were before it"
             )
         elif self.outcome == "rolled forward":
-            parts.append(
-                f"an interrupted {self.operation} ({count}) had recorded its changes; its "
-                "clean-up was finished"
-            )
+            parts.append(f"{request} had recorded its changes; its clean-up was finished")
         if self.swept:
             folders = "folder" if len(self.swept) == 1 else "folders"
             parts.append(
@@ -210,6 +251,7 @@ class RecoveryReport:
             "outcome": self.outcome,
             "paths": list(self.paths),
             "swept": list(self.swept),
+            "collection": self.collection,
             "message": self.message,
         }
 
@@ -217,7 +259,7 @@ class RecoveryReport:
 @dataclass
 class RequestResult:
     """What one request did: its items skipped and failed, and the file (the items done are the
-    subclass's own list)."""
+    subclass's own list, :attr:`done`, listed under :attr:`verb` in ``as_dict()``)."""
 
     skipped: list[SkippedItem] = field(default_factory=list)
     errors: list[ErrorItem] = field(default_factory=list)
@@ -227,9 +269,35 @@ class RequestResult:
     root: str = CLAUDE_DIR  # its profile root; every item's ``path`` is relative to it
     recovered: RecoveryReport | None = None  # an interrupted request recovered first (not JSON)
 
-    def _as_dict(self, done_key: str, done: Sequence[ResultItem]) -> dict[str, Any]:
+    #: What the request does to its items, the key of their list in ``as_dict()``.
+    verb: ClassVar[str]
+
+    @property
+    def done(self) -> Sequence[ResultItem]:
+        """The items the request did (or, in a dry run, would do)."""
+        raise NotImplementedError
+
+    @property
+    def failed(self) -> bool:
+        """True if anything errored (the CLI exits 1)."""
+        return bool(self.errors)
+
+    def absorb(self, other: RequestResult) -> None:
+        """Add what ``other``, a request of the same kind in the same profile, did to this
+        result (the CLI runs one request per name and shows them as one)."""
+        self.recovered = self.recovered or other.recovered
+        self._items().extend(other.done)
+        self.skipped.extend(other.skipped)
+        self.errors.extend(other.errors)
+        self.file, self.root = other.file, other.root
+
+    def _items(self) -> list[Any]:
+        """The list behind :attr:`done`."""
+        raise NotImplementedError
+
+    def as_dict(self) -> dict[str, Any]:
         return {
-            done_key: [item.as_dict() for item in done],
+            self.verb: [item.as_dict() for item in self.done],
             "skipped": [item.as_dict() for item in self.skipped],
             "errors": [item.as_dict() for item in self.errors],
             "file": str(self.file) if self.file is not None else None,
@@ -244,16 +312,21 @@ class DeployResult(RequestResult):
     ``pending`` (not JSON): with ``hold_record=True``, the request waiting for its deployment
     file to be written (:class:`~.transaction.Pending`)."""
 
+    verb: ClassVar[str] = "deployed"
     deployed: list[DeployedItem] = field(default_factory=list)
     pending: Pending | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def done(self) -> Sequence[DeployedItem]:
+        return self.deployed
+
+    def _items(self) -> list[Any]:
+        return self.deployed
 
     @property
     def failed(self) -> bool:
         """True if anything errored or was skipped to protect local changes."""
         return bool(self.errors) or any(s.code in CONFLICT_CODES for s in self.skipped)
-
-    def as_dict(self) -> dict[str, Any]:
-        return self._as_dict("deployed", self.deployed)
 
     def not_recorded(self, reason: str, undo_problems: Sequence[str]) -> DeployResult:
         """This result once its held record was not written (the editor declined the edit, or
@@ -272,17 +345,40 @@ class DeployResult(RequestResult):
 
 
 @dataclass
-class UndeployResult(RequestResult):
-    """What an undeploy request did; ``as_dict()`` is the JSON the CLI prints."""
+class KeepLocalResult(DeployResult):
+    """What a keep-local request did (its items are :class:`KeptItem`, in ``deployed``).
+    Its ``skipped`` codes: ``not-modified`` (nothing local to keep: the copy matches its record;
+    not a failure, as ``up-to-date``), ``missing`` (the copy is gone), ``unknown-state`` (it
+    cannot be judged: SM133, say), ``aborted``."""
 
-    removed: list[RemovedItem] = field(default_factory=list)
+    verb: ClassVar[str] = "kept"
 
     @property
     def failed(self) -> bool:
-        return bool(self.errors)
+        """True if anything errored or was skipped for another reason than ``not-modified``."""
+        return bool(self.errors) or any(s.code != "not-modified" for s in self.skipped)
 
-    def as_dict(self) -> dict[str, Any]:
-        return self._as_dict("removed", self.removed)
+
+@dataclass
+class PullResult(KeepLocalResult):
+    """What a pull request did (its items are :class:`PulledItem`, in ``deployed``)."""
+
+    verb: ClassVar[str] = "pulled"
+
+
+@dataclass
+class UndeployResult(RequestResult):
+    """What an undeploy request did; ``as_dict()`` is the JSON the CLI prints."""
+
+    verb: ClassVar[str] = "removed"
+    removed: list[RemovedItem] = field(default_factory=list)
+
+    @property
+    def done(self) -> Sequence[RemovedItem]:
+        return self.removed
+
+    def _items(self) -> list[Any]:
+        return self.removed
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ folder. If undoing failed, journal and staging are kept: the staging folder hold
 of the previous files, the error names it, and the next request's recovery tries again.
 
 :meth:`Transaction.hold` stops before the commit and returns a :class:`Pending` that commits or
-rolls back later, from any thread (``hold_record=True`` of deploy and update).
+rolls back later, from any thread (``hold_record=True`` of deploy, update, keep-local and
+pull). A pull also changes its collection: :class:`~.collectionside.PullTransaction`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from skillmeat_ls.deploy.fileops import FileOps
-from skillmeat_ls.deploy.journal import STAGING_PREFIX, Journal, Swap, journal_path
+from skillmeat_ls.deploy.journal import (
+    STAGING_PREFIX,
+    CollectionPart,
+    Journal,
+    Swap,
+    journal_path,
+)
 from skillmeat_ls.deploy.paths import display
 from skillmeat_ls.locks import destination_lock
 
@@ -54,16 +61,32 @@ class Failure:
 
 
 def undo_swaps(root: Path, journal: Journal, file_ops: FileOps) -> list[str]:
-    """Put every target of ``journal`` back as it was, newest first; the problems met (none when
-    all went back). Each step first checks where the copies are, so this is idempotent: a new
-    copy still in staging was never moved in; one that is gone from staging (and not yet in
-    ``undo-k``) is the target, which leaves for ``staging/undo-k``; then an old copy still in
-    staging returns to its empty target."""
-    staging = root / journal.staging
+    """Put every target of ``journal`` in the profile root back as it was, newest first; the
+    problems met (none when all went back). See :func:`undo_moves`."""
+    return undo_moves(
+        root, root / journal.staging, journal.swaps, file_ops, lambda rel: display(root, rel)
+    )
+
+
+def undo_moves(
+    base: Path,
+    staging: Path,
+    swaps: Sequence[Swap],
+    file_ops: FileOps,
+    shown: Callable[[str], str],
+    ours: Callable[[int, Path], bool] | None = None,
+) -> list[str]:
+    """Put every target of ``swaps`` (paths under ``base``, copies in ``staging``) back as it
+    was, newest first; the problems met, each named by ``shown(path)``. Each step first checks
+    where the copies are, so this is idempotent: a new copy still in staging was never moved
+    in; one that is gone from staging (and not yet in ``undo-k``) is the target, which leaves
+    for ``staging/undo-k`` (only if ``ours(k, target)``, when given: a target someone else
+    replaced since is left alone); then an old copy still in staging returns to its empty
+    target."""
     problems: list[str] = []
-    for number in range(len(journal.swaps) - 1, -1, -1):
-        swap = journal.swaps[number]
-        target = root / swap.path
+    for number in range(len(swaps) - 1, -1, -1):
+        swap = swaps[number]
+        target = base / swap.path
         undone = staging / f"undo-{number}"
         aside = staging / swap.aside
         try:
@@ -72,12 +95,13 @@ def undo_swaps(root: Path, journal: Journal, file_ops: FileOps) -> list[str]:
                 and not os.path.lexists(staging / swap.new)
                 and not os.path.lexists(undone)
                 and os.path.lexists(target)
+                and (ours is None or ours(number, target))
             ):
                 file_ops.move(target, undone)
             if os.path.lexists(aside) and not os.path.lexists(target):
                 file_ops.move(aside, target)
         except OSError as exc:
-            problems.append(f"{display(root, swap.path)}: {exc.strerror or exc}")
+            problems.append(f"{shown(swap.path)}: {exc.strerror or exc}")
     return problems
 
 
@@ -154,10 +178,15 @@ class Transaction:
                 raise
             return Failure(exc, tuple(problems))
 
-    def intend(self, swaps: Sequence[tuple[str, str | None]], text: str) -> None:
+    def intend(
+        self,
+        swaps: Sequence[tuple[str, str | None]],
+        text: str,
+        collection: CollectionPart | None = None,
+    ) -> None:
         """Journal the swaps about to be made, ``(path, name of the new copy in staging or None
-        to remove)`` each, and the new deployment file ``text``; nothing in the root has been
-        changed yet."""
+        to remove)`` each, the new deployment file ``text`` and, for a pull, what it changes in
+        its ``collection``; nothing in the root (nor in the collection) has been changed yet."""
         assert self.staging is not None
         entries = tuple(Swap(rel, f"old-{number}", new) for number, (rel, new) in enumerate(swaps))
         old = hashlib.sha256(self.old_raw).hexdigest() if self.old_raw is not None else None
@@ -169,6 +198,7 @@ class Transaction:
             new_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
             created=_missing_folders(self.root, (s.path for s in entries if s.new is not None)),
             swaps=entries,
+            collection=collection,
         )
         if self.file_ops.journalled:
             self.file_ops.write_journal(journal_path(self.root), self.journal.to_text())
@@ -248,7 +278,7 @@ def _missing_folders(root: Path, rels: Iterable[str]) -> tuple[str, ...]:
 
 
 class Pending:
-    """A deploy or update done up to, not including, writing its deployment file: every copy is
+    """A request done up to, not including, writing its deployment file: every copy is
     in place, the journal is on disk, the locks are held. The editor is to write :attr:`text`
     into :attr:`path`; then :meth:`commit` (the editor applied it) or :meth:`rollback` (it
     declined, or did not answer). Both can be called from any thread, and more than once (the

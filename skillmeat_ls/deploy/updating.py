@@ -13,17 +13,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from skillmeat_ls.deploy.copyplan import PlannedItem
-from skillmeat_ls.deploy.drift import drift_context, record_status
+from skillmeat_ls.deploy.drift import RecordDrift
 from skillmeat_ls.deploy.execution import execute, plan_item
 from skillmeat_ls.deploy.fileops import FileOps
 from skillmeat_ls.deploy.names import unique_pairs
 from skillmeat_ls.deploy.paths import checked_rel, checked_target
-from skillmeat_ls.deploy.project import LoadedProject, RecordWriter, identity_of, locked
+from skillmeat_ls.deploy.project import LoadedProject, RecordWriter, locked
 from skillmeat_ls.deploy.records import recorded_text
 from skillmeat_ls.deploy.results import DeployResult, RecordStatus, Refused, Skipped
-from skillmeat_ls.document import Record
 from skillmeat_ls.profiles import Profile
-from skillmeat_ls.schema import Identity, canonical_type, identity
+from skillmeat_ls.schema import canonical_type, identity
 
 if TYPE_CHECKING:
     from skillmeat_ls.index import CollectionArtifact, CollectionIndex
@@ -80,7 +79,7 @@ def update_many(
         project, profile, dry_run=dry_run, record_writer=record_writer, file_ops=file_ops
     ) as loaded:
         result = loaded.start_result(DeployResult, dry_run=dry_run)
-        drift = _Drift(loaded, index)
+        drift = RecordDrift(loaded, index)
         planned: list[PlannedItem] = []
         for name, artifact_type in unique_pairs(pairs):
             record = loaded.by_identity.get(identity(name, artifact_type))
@@ -107,7 +106,7 @@ def update_many(
 def _plan_update(
     loaded: LoadedProject,
     index: CollectionIndex | None,
-    drift: _Drift,
+    drift: RecordDrift,
     name: str,
     artifact_type: str,
     force: bool,
@@ -135,26 +134,6 @@ def _plan_update(
     return plan_item(
         loaded, collection, found[0], name=name, artifact_type=recorded_type, rel=rel, replace=True
     )
-
-
-class _Drift:
-    """The drift state of the records of the file as read, judged once per request."""
-
-    def __init__(self, loaded: LoadedProject, index: CollectionIndex | None) -> None:
-        self._loaded = loaded
-        self._context = drift_context(loaded, index)
-        self._records: dict[Identity, Record] = {}  # the first record of each identity
-        for record in loaded.document.records if loaded.document is not None else ():
-            found = identity_of(record.name, record.type)
-            if found is not None:
-                self._records.setdefault(found, record)
-
-    def of(self, wanted: Identity) -> RecordStatus | None:
-        """The drift state of the record of ``wanted``, if the file as read has one."""
-        record = self._records.get(wanted)
-        if record is None or self._loaded.document is None:
-            return None
-        return record_status(self._loaded, self._loaded.document, record, self._context)
 
 
 def _check_update(
