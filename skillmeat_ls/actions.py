@@ -242,7 +242,7 @@ def _code_fixes(doc: Document, diagnostic: Diagnostic, context: ActionContext) -
             )
         )
     if code in DRIFT_CODES:
-        fixes.extend(_drift_fixes(record, code, one, context))
+        fixes.extend(_drift_fixes(doc, record, code, one, context))
     return fixes
 
 
@@ -260,21 +260,25 @@ def _record_argument(record: Record, context: ActionContext) -> dict[str, str]:
 
 
 def _drift_fixes(
-    record: Record, code: str, one: tuple[Diagnostic, ...], context: ActionContext
+    doc: Document, record: Record, code: str, one: tuple[Diagnostic, ...], context: ActionContext
 ) -> list[Action]:
     """SPEC §5 on SM140–SM142: "Compare with collection" (read-only, so offered in an untrusted
-    workspace too)."""
+    workspace too); on a local change (SM140, SM142) "Keep local changes" and "Pull local changes
+    into '<collection>'"."""
     if not (record.name and record.type):
         return []
-    return [
-        Action(
-            "Compare with collection",
-            QUICKFIX,
-            one,
-            command=command_ids.COMPARE,
-            arguments=[_record_argument(record, context)],
-        )
-    ]
+    argument = _record_argument(record, context)
+    fixes = [Action("Compare with collection", QUICKFIX, one, command=command_ids.COMPARE,
+                    arguments=[argument])]
+    if code in ("SM140", "SM142") and context.can_write:
+        collection = doc.collection_of(record)[0] or "its collection"
+        fixes += [
+            Action("Keep local changes", QUICKFIX, one, command=command_ids.KEEP_LOCAL,
+                   arguments=[argument], preferred=code == "SM140"),
+            Action(f"Pull local changes into '{collection}'", QUICKFIX, one,
+                   command=command_ids.PULL_TO_COLLECTION, arguments=[argument]),
+        ]
+    return fixes
 
 
 def _change_collection(

@@ -14,6 +14,8 @@ CACHE_STATUS = "skillmeat.cacheStatus"
 DOCTOR = "skillmeat.doctor"
 UNDEPLOY = "skillmeat.undeploy"
 COMPARE = "skillmeat.compare"
+KEEP_LOCAL = "skillmeat.keepLocal"
+PULL_TO_COLLECTION = "skillmeat.pullToCollection"
 #: Not in SPEC §6: what the VS Code *Deployments* view lists (its shape is in README).
 LIST_DEPLOYMENTS = "skillmeat.listDeployments"
 
@@ -28,5 +30,7 @@ ALL = (
     DOCTOR,
     UNDEPLOY,
     COMPARE,
+    KEEP_LOCAL,
+    PULL_TO_COLLECTION,
     LIST_DEPLOYMENTS,
 )

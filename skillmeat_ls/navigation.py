@@ -2,8 +2,8 @@
 
 Everything takes a parsed :class:`~skillmeat_ls.document.Document`, an offset where the editor
 asks, and the analysis :class:`~skillmeat_ls.rules.Context`; the protocol layer converts the
-results. Context sync (pulling project edits back into a collection, pushing, resolving) is not
-implemented, so wherever it is mentioned it carries the **Preview** marker.
+results. Context sync is complete — pull (``skillmeat.pullToCollection``), push (an update) and
+resolve (compare, then keep local, update or pull) — so nothing here carries a Preview marker.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from skillmeat_ls.actions import profile_argument
 from skillmeat_ls.document import Document, Record, Span, derived_path
 from skillmeat_ls.rules import Context, DriftState, drift_state
 from skillmeat_ls.schema import (
-    CONTEXT_TYPES,
     DEPLOYABLE_TYPES,
     KNOWN_TYPES,
     UNIFIED_KEY_ORDER,
@@ -31,9 +30,10 @@ from skillmeat_ls.writer import toml_string
 if TYPE_CHECKING:
     from skillmeat_ls.index import CollectionArtifact
 
-PREVIEW_NOTE = (
-    "Context sync — pulling project edits back into the collection, pushing, and resolving — "
-    "is a **Preview**: detection works, the operations are not implemented yet."
+#: How a drifted record is settled (the quick fixes on its SM140–SM142 offer each).
+RESOLVE_NOTE = (
+    "Resolve with the quick fixes: compare with the collection, then keep the local changes, "
+    "update from the collection, or pull the local changes into it."
 )
 
 STATE_LABELS = {
@@ -96,8 +96,8 @@ def hover(doc: Document, offset: int, context: Context) -> tuple[str, Span] | No
         lines.append(f"- Groups: {', '.join(artifact.groups)}")
     if artifact is not None and artifact.description:
         lines += ["", artifact.description]
-    if (record.type or "") in CONTEXT_TYPES:
-        lines += ["", PREVIEW_NOTE]
+    if state is not None and state.code is not None:
+        lines += ["", RESOLVE_NOTE]
     return "\n".join(lines), record.header_span
 
 
@@ -263,8 +263,6 @@ def code_lenses(doc: Document, context: Context) -> list[Lens]:
     for record in doc.records:
         state = drift_state(doc, record, context)
         lenses.append(_state_lens(doc, record, state, project, context))
-        if (record.type or "") in CONTEXT_TYPES:
-            lenses.append(Lens(record.header_span, "Context sync (Preview)", PREVIEW_NOTE))
     return lenses
 
 
@@ -277,12 +275,13 @@ def _state_lens(
         return Lens(
             record.header_span,
             f"from {collection} · sync state unknown",
-            "The record's path or hash cannot be checked. " + PREVIEW_NOTE,
+            "The record's path or hash cannot be checked.",
         )
     title = f"{STATE_LABELS.get(state.state, state.state)} · {collection}"
     tooltip = (
         f"Recorded {_short(state.recorded)}; project {_short(state.project_hash)}; "
-        f"collection {_short(state.collection_hash)}. {PREVIEW_NOTE}"
+        f"collection {_short(state.collection_hash)}."
+        + (f" {RESOLVE_NOTE}" if state.code is not None else "")
     )
     artifact = {"name": record.name, "type": canonical_type(record.type or "")}
     profile = profile_argument(record, context.root_name)
@@ -292,6 +291,14 @@ def _state_lens(
             title + " — update",
             tooltip,
             command_ids.UPDATE_FROM_COLLECTION,
+            [{"project": project, **artifact, **profile}],
+        )
+    if project and state.state == "modified":
+        return Lens(
+            record.header_span,
+            title + " — compare",
+            tooltip,
+            command_ids.COMPARE,
             [{"project": project, **artifact, **profile}],
         )
     if project and state.state == "missing":

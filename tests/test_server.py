@@ -484,6 +484,65 @@ async def test_compare_gives_both_copies_and_is_offered_on_drift(
                       {"project": str(project), "name": "nobody", "type": "agent"})
 
 
+async def modified_skill(client: LanguageClient, world: World) -> tuple[Path, Path, OpenFile]:
+    """Project ``p`` with skill ``review`` from ``default``, edited here (SM140), its file open."""
+    project = world.project("p")
+    digest = world.deploy_copy(project, "default", "skills/review")
+    path = deployment_file(world, "p", record("review", "skill", "default", "skills/review",
+                                              digest))
+    (project / ".claude/skills/review/SKILL.md").write_text("# Review skill, edited here\n")
+    await start(client, world)
+    opened = OpenFile(client, path)
+    assert "SM140" in await diagnosed(client, path, "SM140")
+    return project, path, opened
+
+
+async def run_fix(client: LanguageClient, opened: OpenFile, code: str, title: str) -> Any:
+    (action,) = [a for a in await actions_for(client, opened, code) if a.title == title]
+    assert action.command is not None
+    return await execute(client, action.command.command, *(action.command.arguments or []))
+
+
+async def test_keep_local_changes_clears_sm140(
+    client: LanguageClient, world: World, editor: Editor
+) -> None:
+    project, path, opened = await modified_skill(client, world)
+    result = await run_fix(client, opened, "SM140", "Keep local changes")
+    assert [k["name"] for k in result["kept"]] == ["review"] and result["errors"] == []
+    (edit,) = editor.edits  # the open file's record changed through the editor
+    opened.apply(edit)
+    kept = content_hash(project / ".claude/skills/review")
+    await wait_until(lambda: "SM140" not in codes(client, path))
+    assert f'content_hash = "{kept}"' in opened.text
+    assert "SM141" in codes(client, path)  # the collection still holds its own version
+
+
+async def test_keep_local_declined_by_the_editor_changes_nothing(
+    client: LanguageClient, world: World, editor: Editor
+) -> None:
+    project, path, opened = await modified_skill(client, world)
+    before = path.read_text()
+    editor.apply_edits = False
+    result = await run_fix(client, opened, "SM140", "Keep local changes")
+    assert result["kept"] == [] and "declined" in result["errors"][0]["message"]
+    assert path.read_text() == before and opened.text == before
+    assert not (project / ".claude" / ".skillmeat-journal.json").exists()
+
+
+async def test_pull_puts_the_local_copy_into_the_collection(
+    client: LanguageClient, world: World, editor: Editor
+) -> None:
+    project, path, opened = await modified_skill(client, world)
+    result = await run_fix(client, opened, "SM140", "Pull local changes into 'default'")
+    assert [p["name"] for p in result["pulled"]] == ["review"] and result["errors"] == []
+    (edit,) = editor.edits
+    opened.apply(edit)
+    source = world.home / "collections/default/skills/review"
+    assert (source / "SKILL.md").read_text() == "# Review skill, edited here\n"
+    assert content_hash(source) == content_hash(project / ".claude/skills/review")
+    await wait_until(lambda: codes(client, path) == [])  # no drift left
+
+
 async def test_undeploy_removes_the_copy_and_its_record(
     client: LanguageClient, world: World
 ) -> None:
@@ -653,7 +712,8 @@ async def test_hover_symbols_definition_lens_completion(
     lenses = await client.text_document_code_lens_async(t.CodeLensParams(uri))
     titles = [lens.command.title for lens in lenses or [] if lens.command]
     assert any(title.startswith("✓ in sync") for title in titles)
-    assert any("Preview" in (lens.command.tooltip or "") for lens in lenses or [] if lens.command)
+    # context sync is complete: nothing is marked Preview any more
+    assert not any("Preview" in (lens.command.tooltip or "") for lens in lenses or [] if lens.command)
     type_line = text.splitlines().index('artifact_type = "agent"')
     completion = await client.text_document_completion_async(t.CompletionParams(
         uri, t.Position(type_line, len('artifact_type = "'))))

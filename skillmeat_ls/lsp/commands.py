@@ -132,6 +132,8 @@ class Commands:
             command_ids.DOCTOR: self.doctor,
             command_ids.UNDEPLOY: self.undeploy,
             command_ids.COMPARE: self.compare,
+            command_ids.KEEP_LOCAL: self.keep_local,
+            command_ids.PULL_TO_COLLECTION: self.pull_to_collection,
             command_ids.LIST_DEPLOYMENTS: self.list_deployments,
         }
         assert tuple(self.handlers) == command_ids.ALL, "command_ids.ALL lists every command"
@@ -407,6 +409,51 @@ class Commands:
         )
         await self._after_change(project)
         return result.as_dict()
+
+    async def keep_local(self, *args: Any) -> dict[str, Any]:
+        """Record a locally modified copy as the deployed baseline (SPEC §6)."""
+        self._require_trust("keeping local changes")
+        request = _request(args)
+        project = await self._writable_project(request.get("project"), "keeping local changes")
+        name, artifact_type = _artifact(request)
+        profile = await self.host.work(self._profile, request, project)
+        held = await self._held_in_editor(project, profile)
+        from skillmeat_ls import deploy
+
+        return await self._write(
+            project,
+            held,
+            lambda hold: deploy.keep_local(
+                project, name, artifact_type, profile=profile, hold_record=hold
+            ),
+        )
+
+    async def pull_to_collection(self, *args: Any) -> dict[str, Any]:
+        """Context-sync pull (SPEC §6): the project copy goes back into its collection, which
+        is then indexed again, so every project deployed from it is judged anew."""
+        self._require_trust("pulling")
+        request = _request(args)
+        project = await self._writable_project(request.get("project"), "pulling")
+        name, artifact_type = _artifact(request)
+        from skillmeat_ls import deploy
+
+        strategy = request.get("strategy", "overwrite")
+        if strategy not in deploy.STRATEGIES:
+            raise CommandError(f'"strategy" must be one of {", ".join(deploy.STRATEGIES)}')
+        profile = await self.host.work(self._profile, request, project)
+        index = await self._index()
+        held = await self._held_in_editor(project, profile)
+        result = await self._write(
+            project,
+            held,
+            lambda hold: deploy.pull(
+                project, index, name, artifact_type, profile=profile, strategy=strategy,
+                hold_record=hold,
+            ),
+        )
+        await self.host.work(self.host.session.reload_collections)
+        await self.host.analyze_everything()
+        return result
 
     async def compare(self, *args: Any) -> dict[str, str]:
         """The two copies of a record for a diff view (SPEC §6): ``{"deployed": uri,
