@@ -121,7 +121,7 @@ const VERIFY = `
 import importlib, sys
 libs = sys.argv[1]
 sys.path.insert(0, libs)
-names = ["tomli", "exceptiongroup", "skillmeat_ls", "skillmeat_ls.cli", "pygls", "lsprotocol.types", "cattrs", "attrs",
+names = ["tomli", "exceptiongroup", "skillmeat_ls", "skillmeat_ls.cli", "skillmeat_ls.cli.deploying", "pygls", "lsprotocol.types", "cattrs", "attrs",
          "sqlalchemy", "alembic.command", "mako.template", "markupsafe", "tomli_w", "filelock",
          "typing_extensions"]
 try:
