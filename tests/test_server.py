@@ -460,30 +460,6 @@ async def test_special_files_in_a_cloned_workspace_are_refused_with_a_diagnostic
     assert hover is None or hover.contents is not None  # answered
 
 
-async def test_compare_gives_both_copies_and_is_offered_on_drift(
-    client: LanguageClient, world: World
-) -> None:
-    project = world.project("p")
-    digest = world.deploy_copy(project, "default", "skills/review")
-    path = deployment_file(world, "p", record("review", "skill", "default", "skills/review",
-                                              digest))
-    (project / ".claude/skills/review/SKILL.md").write_text("# Review skill, edited here\n")
-    await start(client, world)
-    opened = OpenFile(client, path)
-    assert "SM140" in await diagnosed(client, path, "SM140")
-    titles = [a.title for a in await actions_for(client, opened, "SM140")]
-    assert "Compare with collection" in titles
-    (compare,) = [a for a in await actions_for(client, opened, "SM140")
-                  if a.title == "Compare with collection"]
-    assert compare.command is not None
-    found = await execute(client, compare.command.command, *(compare.command.arguments or []))
-    assert found == {"deployed": (project / ".claude/skills/review").as_uri(),
-                     "collection": (world.home / "collections/default/skills/review").as_uri()}
-    with pytest.raises(JsonRpcException, match="no agent 'nobody' is recorded"):
-        await execute(client, "skillmeat.compare",
-                      {"project": str(project), "name": "nobody", "type": "agent"})
-
-
 async def modified_skill(client: LanguageClient, world: World) -> tuple[Path, Path, OpenFile]:
     """Project ``p`` with skill ``review`` from ``default``, edited here (SM140), its file open."""
     project = world.project("p")
@@ -501,6 +477,18 @@ async def run_fix(client: LanguageClient, opened: OpenFile, code: str, title: st
     (action,) = [a for a in await actions_for(client, opened, code) if a.title == title]
     assert action.command is not None
     return await execute(client, action.command.command, *(action.command.arguments or []))
+
+
+async def test_compare_gives_both_copies_and_is_offered_on_drift(
+    client: LanguageClient, world: World
+) -> None:
+    project, _path, opened = await modified_skill(client, world)
+    found = await run_fix(client, opened, "SM140", "Compare with collection")
+    assert found == {"deployed": (project / ".claude/skills/review").as_uri(),
+                     "collection": (world.home / "collections/default/skills/review").as_uri()}
+    with pytest.raises(JsonRpcException, match="no agent 'nobody' is recorded"):
+        await execute(client, "skillmeat.compare",
+                      {"project": str(project), "name": "nobody", "type": "agent"})
 
 
 async def test_keep_local_changes_clears_sm140(

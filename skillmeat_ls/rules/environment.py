@@ -10,11 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from skillmeat_ls.document import Document, Record, Span, derived_path
 from skillmeat_ls.rules.context import Context
 from skillmeat_ls.rules.diagnostic import Diagnostic, Related, Severity, finding
 from skillmeat_ls.rules.records import path_escapes
+
+if TYPE_CHECKING:
+    from skillmeat_ls.workspace import DiskProbe
+
 from skillmeat_ls.schema import (
     CLAUDE_DIR,
     DEPLOYED_FILE_NAME,
@@ -125,15 +131,21 @@ def rule_collection_reference(
     )
 
 
+def _on_disk(record: Record, context: Context) -> tuple[Path, str, DiskProbe] | None:
+    """(profile root, recorded path, probe) for the disk rules, when the record's copy can be
+    looked at: a safe path in this file's own root, and a probe to look with."""
+    root, disk = context.profile_root, context.disk
+    path = derived_path(record)
+    if root is None or disk is None or path is None or path_escapes(path):
+        return None
+    return (root, path, disk) if _in_file_root(record, context) else None
+
+
 def rule_missing_on_disk(doc: Document, record: Record, context: Context) -> Iterator[Diagnostic]:
     """SM132: the deployed artifact is not on disk."""
-    root, disk = context.profile_root, context.disk
-    if root is None or disk is None:
-        return
-    path = derived_path(record)
-    if path is None or path_escapes(path) or not _in_file_root(record, context):
-        return
-    if not disk.exists(root, path):
+    found = _on_disk(record, context)
+    if found is not None and not found[2].exists(found[0], found[1]):
+        root, path, _ = found
         yield finding(
             "SM132",
             f"{record.type} '{record.name}' is recorded but {root.name}/{path} does not exist",
@@ -147,18 +159,13 @@ def rule_copy_leaves_root(
 ) -> Iterator[Diagnostic]:
     """SM133: the deployed copy holds a symlink leading outside its profile root, or a special
     file: it is not followed, and the record's drift is not judged."""
-    root, disk = context.profile_root, context.disk
-    if root is None or disk is None:
-        return
-    path = derived_path(record)
-    if path is None or path_escapes(path) or not _in_file_root(record, context):
-        return
-    why = disk.leaving(root, path)
-    if why is not None:
+    found = _on_disk(record, context)
+    why = found[2].leaving(found[0], found[1]) if found is not None else None
+    if found is not None and why is not None:
         yield finding(
             "SM133",
-            f"{root.name}/{why}: not followed, so whether {record.type} '{record.name}' drifted "
-            "is not judged",
+            f"{found[0].name}/{why}: not followed, so whether {record.type} '{record.name}' "
+            "drifted is not judged",
             record.anchor("artifact_path"),
         )
 
