@@ -27,13 +27,14 @@ from skillmeat_ls.errors import UserFacingError
 from skillmeat_ls.lsp.convert import path_uri, replace_all_edit, uri_path
 from skillmeat_ls.migration import MigrationError, migrate_text
 from skillmeat_ls.navigation import copies_of
-from skillmeat_ls.profiles import Profile, profile_for_root, resolve_profile
+from skillmeat_ls.profiles import Profile, resolve_profile
 from skillmeat_ls.schema import Identity, identity
-from skillmeat_ls.workspace import contained, is_deployment_file, project_files, read_text
+from skillmeat_ls.workspace import is_deployment_file, read_text
 from skillmeat_ls.writer import atomic_write
 
 if TYPE_CHECKING:
     from skillmeat_ls.deploy import DeployResult
+    from skillmeat_ls.deploy.listing import ProjectDeployments
     from skillmeat_ls.index import Collection, CollectionIndex
     from skillmeat_ls.session import Session, SessionSnapshot
 
@@ -315,7 +316,9 @@ class Commands:
         if request.get("project"):
             project = _path_of(request["project"], "the project")
             profile = await self.host.work(self._profile, request, project)
-            deployed_from = await self.host.work(_deployed_from, project, profile)
+            from skillmeat_ls.deploy.listing import deployed_from as recorded_collections
+
+            deployed_from = await self.host.work(recorded_collections, project, profile)
         return [
             {
                 "name": collection.name,
@@ -353,9 +356,15 @@ class Commands:
             projects = [_path_of(request["project"], "the project")]
         else:
             projects = sorted({path.parent.parent for path in self.host.deployment_files()})
+        from skillmeat_ls.deploy.listing import deployments_of
+
         snapshot = self.host.snapshot
         return [
-            await self.host.work(_deployments_of, project, snapshot.index, snapshot.settings.home)
+            _deployments_json(
+                await self.host.work(
+                    deployments_of, project, snapshot.index, snapshot.settings.home
+                )
+            )
             for project in projects
         ]
 
@@ -560,30 +569,23 @@ def _artifact(request: Mapping[str, Any]) -> tuple[str, str]:
     return name, artifact_type
 
 
-def _deployments_of(project: Path, index: CollectionIndex | None, home: Path) -> dict[str, Any]:
-    """One project's entry of ``skillmeat.listDeployments``: each profile root holding a
-    deployment file, with the file and its records (``deploy.status``, plus where the deployed
-    copy is)."""
-    from skillmeat_ls import deploy
-
-    entry: dict[str, Any] = {"project": str(project), "name": project.name, "roots": []}
-    try:
-        records = deploy.status(project, index)
-    except UserFacingError as exc:
-        return {**entry, "error": str(exc)}
-    roots: dict[str, dict[str, Any]] = {}
-    for file in project_files(project):  # the unified name first in .claude/: it is the one read
-        profile = profile_for_root(file.parent.name, home=home, project=project)
-        roots.setdefault(file.parent.name, {
-            "root": file.parent.name, "profile": profile.id, "file": path_uri(file), "records": [],
-        })
-    for record in records:
-        deployed = contained(project / record.root, record.path) if record.path else None
-        roots[record.root]["records"].append({
-            **record.as_dict(),
-            "deployed": path_uri(deployed) if deployed is not None and deployed.exists() else None,
-        })
-    entry["roots"] = list(roots.values())
+def _deployments_json(found: ProjectDeployments) -> dict[str, Any]:
+    """One project's entry of ``skillmeat.listDeployments`` (its shape is in README)."""
+    entry: dict[str, Any] = {"project": str(found.project), "name": found.project.name}
+    if found.error is not None:
+        return {**entry, "roots": [], "error": found.error}
+    entry["roots"] = [
+        {
+            "root": root.root,
+            "profile": root.profile,
+            "file": path_uri(root.file),
+            "records": [
+                {**record.as_dict(), "deployed": path_uri(copy) if copy is not None else None}
+                for record, copy in root.records
+            ],
+        }
+        for root in found.roots
+    ]
     return entry
 
 
@@ -598,23 +600,3 @@ def _inside_any(path: Path, folders: list[Path]) -> bool:
     """Whether ``path`` (links resolved) is one of ``folders`` or lies under one."""
     real = path.resolve()
     return any(real == f.resolve() or f.resolve() in real.parents for f in folders)
-
-
-def _deployed_from(project: Path, profile: Profile) -> dict[Identity, str]:
-    """(name, type) -> collection, for the records of ``project``'s deployment file of
-    ``profile``; names as SkillMeat compares them."""
-    from skillmeat_ls.deploy import deployment_file
-
-    path = deployment_file(project, profile)
-    if path is None:
-        return {}
-    try:
-        document = parse_document(read_text(path))
-    except (OSError, ValueError):
-        return {}
-    found = {}
-    for record in document.records:
-        collection = document.collection_of(record)[0]
-        if record.name and record.type and collection:
-            found[identity(record.name, record.type)] = collection
-    return found
