@@ -121,16 +121,10 @@ const VERIFY = `
 import importlib, sys
 libs = sys.argv[1]
 sys.path.insert(0, libs)
-names = ["tomli", "exceptiongroup", "skillmeat_ls", "skillmeat_ls.cli", "skillmeat_ls.cli.deploying", "pygls", "lsprotocol.types", "cattrs", "attrs",
-         "sqlalchemy", "alembic.command", "mako.template", "markupsafe", "tomli_w", "filelock",
-         "typing_extensions"]
-try:
-    import skillmeat_ls.lsp.handlers  # noqa: F401
-    names.append("skillmeat_ls.server")
-except ModuleNotFoundError as error:
-    if error.name != "skillmeat_ls.server":
-        raise
-    print("note: skillmeat_ls.server does not exist yet; checked the other modules")
+names = ["tomli", "exceptiongroup", "skillmeat_ls", "skillmeat_ls.cli", "skillmeat_ls.cli.deploying",
+         "skillmeat_ls.lsp.handlers", "skillmeat_ls.deploy", "pygls", "lsprotocol.types", "cattrs",
+         "attrs", "sqlalchemy", "alembic.command", "mako.template", "markupsafe", "tomli_w",
+         "filelock", "typing_extensions"]
 for name in names:
     module = importlib.import_module(name)
     where = getattr(module, "__file__", "") or ""

@@ -22,7 +22,7 @@ const REQUIRED = [
   'schemas/skillmeat-deployed.schema.json',
   'bundled/libs/skillmeat_ls/__init__.py',
   'bundled/libs/skillmeat_ls/__main__.py',
-  'bundled/libs/skillmeat_ls/server.py',
+  'bundled/libs/skillmeat_ls/lsp/server.py',
   'bundled/libs/pygls/__init__.py',
   'bundled/libs/lsprotocol/types.py',
   'bundled/libs/sqlalchemy/__init__.py',

@@ -1,8 +1,9 @@
 import { ServerCommand } from './core/serverCommands';
 import * as vscode from 'vscode';
+import { ClientCommand } from './core/clientCommands';
 import {
   DeployArgs,
-  FlowUi,
+  DeployFlowDeps,
   UNTRUSTED_MESSAGE,
   UpdateArgs,
   interceptCommand,
@@ -17,28 +18,22 @@ import { describeCacheRefresh, renderStatus } from './core/status';
 import { onPythonInterpreterChanged } from './python';
 import { ExecuteCommandMiddleware, ServerManager } from './server';
 import { createFlowUi, projectProfileRoots, resolveDeploymentFile, resolveProject } from './ui';
+import { SkillMeatViews } from './views';
 
-export const COMMANDS = {
-  deployFromCollection: 'skillmeat.client.deployFromCollection',
-  migrateSchema: 'skillmeat.client.migrateSchema',
-  updateFromCollection: 'skillmeat.client.updateFromCollection',
-  rebuildCache: 'skillmeat.client.rebuildCache',
-  restartServer: 'skillmeat.client.restartServer',
-  showOutput: 'skillmeat.client.showOutput',
-  diagnoseSkillMeatCache: 'skillmeat.client.diagnoseSkillMeatCache',
-} as const;
+export const COMMANDS = ClientCommand;
 
 let manager: ServerManager | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const output = vscode.window.createOutputChannel('SkillMeat');
-  const ui: FlowUi = createFlowUi(output);
+  const ui = createFlowUi(output);
 
-  const flowDeps = () => ({
+  const flowDeps = (): DeployFlowDeps => ({
     ui,
     execute: (command: string, args: unknown[]) => server.execute(command, args),
     resolveProject: (hint?: string) => resolveProject(ui, hint),
     profileRoots: projectProfileRoots,
+    afterChange: () => views.refreshAfterChange(),
   });
 
   // Commands started by the server's code actions and code lenses pass through here.
@@ -49,6 +44,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         return undefined;
       case 'deployFlow':
         return runDeployFlow(flowDeps(), (args?.[0] ?? {}) as DeployArgs);
+      case 'sync':
+        // Compare, keep local, pull, undeploy from a quick fix: the Deployments view's flows.
+        return views.fromServer(command, args?.[0], (c, a) => Promise.resolve(next(c, a)));
       default: {
         const result = await next(command, args);
         // A deploy or update started from a quick fix or a code lens: tell what it did.
@@ -61,6 +59,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         } else if (command === ServerCommand.updateFromCollection && typeof request.name === 'string') {
           void reportUpdate(ui, { name: request.name }, result);
         }
+        if (command === ServerCommand.deploy || command === ServerCommand.updateFromCollection || command === ServerCommand.migrateSchema) {
+          views.refreshAfterChange();
+        }
         return result;
       }
     }
@@ -68,12 +69,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
   const server = new ServerManager(context, output, executeCommand);
   manager = server;
+  const views = new SkillMeatViews({ server, ui, output, flowDeps });
 
   const statusItem = vscode.window.createStatusBarItem('skillmeat.status', vscode.StatusBarAlignment.Left, 10);
   statusItem.name = 'SkillMeat';
   statusItem.command = COMMANDS.showOutput;
   server.onStatus((status, phase, detail) => {
-    const view = renderStatus(status, { phase, trusted: vscode.workspace.isTrusted, detail });
+    const view = renderStatus(status, { phase, trusted: vscode.workspace.isTrusted, detail, commands: server.serverCommands });
     statusItem.text = view.text;
     const tooltip = new vscode.MarkdownString(view.tooltip, true);
     tooltip.isTrusted = false;
@@ -100,17 +102,26 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     output,
     statusItem,
     server,
+    views,
     vscode.commands.registerCommand(COMMANDS.deployFromCollection, async (args?: DeployArgs) => {
       if (!requireTrust()) {
         return undefined;
       }
-      return runDeployFlow(flowDeps(), typeof args === 'object' && args !== null && !(args instanceof vscode.Uri) ? args : {});
+      try {
+        return await runDeployFlow(flowDeps(), typeof args === 'object' && args !== null && !(args instanceof vscode.Uri) ? args : {});
+      } finally {
+        views.refreshAfterChange();
+      }
     }),
     vscode.commands.registerCommand(COMMANDS.updateFromCollection, async (args?: UpdateArgs) => {
       if (!requireTrust()) {
         return undefined;
       }
-      return runUpdateFlow(flowDeps(), typeof args === 'object' && args !== null && !(args instanceof vscode.Uri) ? args : {});
+      try {
+        return await runUpdateFlow(flowDeps(), typeof args === 'object' && args !== null && !(args instanceof vscode.Uri) ? args : {});
+      } finally {
+        views.refreshAfterChange();
+      }
     }),
     vscode.commands.registerCommand(COMMANDS.migrateSchema, async (target?: unknown) => {
       if (!requireTrust()) {
@@ -147,6 +158,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
             const refreshed = (await server.execute(ServerCommand.refreshCache, [])) as Record<string, unknown> | null;
             const status = (await server.execute(ServerCommand.cacheStatus, [])) as Record<string, unknown> | null;
             const view = describeCacheRefresh(refreshed, status);
+            void views.refreshAll(true);
             if (view.level === 'warning') {
               void vscode.window.showWarningMessage(view.message, 'Show output').then((choice) => choice && output.show(true));
             } else {
@@ -165,7 +177,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       await server.restart();
     }),
     vscode.commands.registerCommand(COMMANDS.showOutput, () => output.show(true)),
-    vscode.commands.registerCommand('skillmeat.client.diagnoseSkillMeatCache', async () =>
+    vscode.commands.registerCommand(COMMANDS.diagnoseSkillMeatCache, async () =>
       vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: "SkillMeat: inspecting SkillMeat's cache…" },
         async () => {

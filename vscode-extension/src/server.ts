@@ -73,6 +73,9 @@ export class ServerManager implements vscode.Disposable {
   private readonly listeners: StatusListener[] = [];
   private readonly clientDisposables: vscode.Disposable[] = [];
   private watcher: ProfileRootWatcher | undefined;
+  private readonly profileFiles = new vscode.EventEmitter<vscode.Uri>();
+  /** A deployment file, or a file under a profile root holding one, was created, changed or deleted. */
+  readonly onDidChangeProfileFiles = this.profileFiles.event;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -106,6 +109,24 @@ export class ServerManager implements vscode.Disposable {
 
   get running(): boolean {
     return this.client !== undefined && this.client.state === State.Running;
+  }
+
+  /** What the client knows of the server: starting, running, stopped or failed. */
+  get clientPhase(): ClientPhase {
+    return this.phase;
+  }
+
+  /**
+   * The commands the running server executes (`executeCommandProvider.commands` of its
+   * `initialize` answer); undefined while no server runs. What the extension offers follows
+   * this list, so an older server without, say, `skillmeat.pullToCollection` gets no such action.
+   */
+  get serverCommands(): ReadonlySet<string> | undefined {
+    if (!this.running) {
+      return undefined;
+    }
+    const commands = this.client?.initializeResult?.capabilities.executeCommandProvider?.commands;
+    return new Set(Array.isArray(commands) ? commands : []);
   }
 
   /** Runs start/stop one at a time. */
@@ -204,6 +225,7 @@ export class ServerManager implements vscode.Disposable {
     };
     const watcher = new ProfileRootWatcher((line) => this.log(line));
     this.watcher = watcher;
+    const forward = (uri: vscode.Uri) => this.profileFiles.fire(uri);
     const client = new LanguageClient(CLIENT_ID, 'SkillMeat', serverOptions, this.clientOptions(watcher));
     this.client = client;
     this.clientDisposables.push(
@@ -219,6 +241,9 @@ export class ServerManager implements vscode.Disposable {
           this.setPhase('stopped');
         }
       }),
+      watcher.onDidCreate(forward),
+      watcher.onDidChange(forward),
+      watcher.onDidDelete(forward),
       client.onNotification(STATUS_NOTIFICATION, (params: unknown) => {
         const status = parseStatus(params);
         if (status && this.client === client) {
@@ -373,6 +398,7 @@ export class ServerManager implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.profileFiles.dispose();
     void this.stop();
   }
 }

@@ -4,6 +4,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { FlowUi, ProjectRef } from './core/flows';
+import { SyncUi } from './core/syncFlows';
 import { isDeploymentFile, profileRootOf } from './core/profiles';
 import { projectCandidates } from './core/projects';
 import { PickItem, projectItems } from './core/quickPicks';
@@ -21,8 +22,11 @@ function toItems<T>(items: PickItem<T>[]): Item<T>[] {
   }));
 }
 
-export function createFlowUi(output: vscode.OutputChannel): FlowUi {
+export function createFlowUi(output: vscode.OutputChannel): SyncUi {
   return {
+    async confirm(message, detail, action) {
+      return (await vscode.window.showWarningMessage(message, { modal: true, detail }, action)) === action;
+    },
     async pickOne(items, options) {
       const picked = await vscode.window.showQuickPick(toItems(items), {
         title: options.title,
@@ -113,7 +117,7 @@ export async function projectProfileRoots(project: ProjectRef): Promise<string[]
  * the active deployment file, else the only candidate, else a QuickPick of the workspace's
  * projects (every parent of a profile root holding a deployment file, and the workspace folders).
  */
-export async function resolveProject(ui: FlowUi, hint?: string): Promise<ProjectRef | undefined> {
+export async function resolveProject(ui: FlowUi, hint?: string, options: { ignoreActive?: boolean } = {}): Promise<ProjectRef | undefined> {
   if (hint) {
     const ref: ProjectRef = { id: hint, label: labelFor(hintPath(hint)) };
     const active = activeDeploymentFile();
@@ -123,7 +127,7 @@ export async function resolveProject(ui: FlowUi, hint?: string): Promise<Project
     }
     return ref;
   }
-  const active = activeDeploymentFile();
+  const active = options.ignoreActive ? undefined : activeDeploymentFile();
   if (active) {
     const ref = profileRootOf(active.fsPath);
     if (ref) {

@@ -2,7 +2,7 @@
  * The interactive flows (deploy, update), written against small interfaces so that they run
  * the same under VS Code and under the unit tests.
  */
-import { ServerCommand } from './serverCommands';
+import { ServerCommand, SyncCommand } from './serverCommands';
 import {
   ArtifactInfo,
   CollectionInfo,
@@ -54,6 +54,17 @@ export const WRITE_COMMANDS: ReadonlySet<string> = new Set([
   ServerCommand.deploy,
   ServerCommand.migrateSchema,
   ServerCommand.updateFromCollection,
+  SyncCommand.undeploy,
+  SyncCommand.keepLocal,
+  SyncCommand.pullToCollection,
+]);
+
+/** Record commands whose answer the client shows itself (a diff, a confirmation, a notification). */
+export const SYNC_COMMANDS: ReadonlySet<string> = new Set([
+  SyncCommand.compare,
+  SyncCommand.keepLocal,
+  SyncCommand.pullToCollection,
+  SyncCommand.undeploy,
 ]);
 
 export const SHOW_FILE = 'Show file';
@@ -61,7 +72,7 @@ export const OVERWRITE = 'Overwrite';
 export const SHOW_OUTPUT = 'Show output';
 export const OPEN_SETTINGS = 'Open settings';
 
-export type Interception = 'refuse' | 'deployFlow' | 'pass';
+export type Interception = 'refuse' | 'deployFlow' | 'sync' | 'pass';
 
 /** What the middleware does with a server command run from a code action or a code lens. */
 export function interceptCommand(command: string, args: readonly unknown[], trusted: boolean): Interception {
@@ -78,11 +89,17 @@ export function interceptCommand(command: string, args: readonly unknown[], trus
       return 'deployFlow';
     }
   }
+  if (SYNC_COMMANDS.has(command)) {
+    const first = args[0] as { name?: unknown; type?: unknown } | null | undefined;
+    if (typeof first === 'object' && first !== null && typeof first.name === 'string' && typeof first.type === 'string') {
+      return 'sync';
+    }
+  }
   return 'pass';
 }
 
 export const UNTRUSTED_MESSAGE =
-  'SkillMeat: this workspace is in Restricted Mode; deploy, update and migrate are disabled. Trust the workspace to use them.';
+  'SkillMeat: this workspace is in Restricted Mode; deploy, update, migrate and the other writes (keep local, pull, undeploy) are disabled. Trust the workspace to use them.';
 
 function errorText(error: unknown): string {
   if (error instanceof Error) {
@@ -91,7 +108,7 @@ function errorText(error: unknown): string {
   return String(error);
 }
 
-async function reportFailure(ui: FlowUi, what: string, error: unknown): Promise<void> {
+export async function reportFailure(ui: FlowUi, what: string, error: unknown): Promise<void> {
   const choice = await ui.notify('error', `SkillMeat: ${what} failed: ${errorText(error)}`, SHOW_OUTPUT);
   if (choice === SHOW_OUTPUT) {
     ui.showOutput();
@@ -135,6 +152,8 @@ export interface DeployFlowDeps {
   resolveProject: (hint?: string) => Promise<ProjectRef | undefined>;
   /** The project's profile roots that hold a deployment file (`.claude`, `.agents`, …). */
   profileRoots?: (project: ProjectRef) => Promise<string[]>;
+  /** Called once the server has answered a deploy, before the notification (which waits for the user). */
+  afterChange?: (result: DeployResult) => Promise<void> | void;
 }
 
 /** `clean`, or `clean (codex)` for another profile than the default. */
@@ -236,7 +255,7 @@ export async function runDeployFlow(deps: DeployFlowDeps, initial: DeployArgs = 
 }
 
 async function deployAndReport(
-  deps: { ui: FlowUi; execute: Execute },
+  deps: { ui: FlowUi; execute: Execute; afterChange?: DeployFlowDeps['afterChange'] },
   project: ProjectRef,
   args: DeployArgs,
 ): Promise<DeployResult | undefined> {
@@ -255,7 +274,7 @@ async function deployAndReport(
  * what was deployed, skipped or failed, with "Show file", and "Overwrite" for what was skipped.
  */
 export async function reportDeploy(
-  deps: { ui: FlowUi; execute: Execute },
+  deps: { ui: FlowUi; execute: Execute; afterChange?: DeployFlowDeps['afterChange'] },
   project: ProjectRef,
   args: DeployArgs,
   raw: unknown,
@@ -265,6 +284,7 @@ export async function reportDeploy(
   if (result.cancelled) {
     return result;
   }
+  await deps.afterChange?.(result);
   const summary = summarizeDeploy(result, { collection: args.collection, project: projectTarget(project, args.profile) });
   const actions: string[] = [];
   if (result.file) {

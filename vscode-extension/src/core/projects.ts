@@ -19,11 +19,13 @@ export function projectRootOf(fsPath: string): string | undefined {
 }
 
 /** `.claude` first, then by name. */
-function compareRoots(a: string, b: string): number {
+export function compareRoots(a: string, b: string): number {
   return a === CLAUDE_ROOT ? (b === CLAUDE_ROOT ? 0 : -1) : b === CLAUDE_ROOT ? 1 : a.localeCompare(b);
 }
 
-function label(root: string, workspaceFolders: readonly string[]): string {
+/** What a project folder is called: its path relative to the workspace folder holding it (with
+ * the folder's name first in a multi-root workspace), the folder's name for the folder itself. */
+export function projectLabel(root: string, workspaceFolders: readonly string[]): string {
   for (const folder of workspaceFolders) {
     const relative = path.relative(folder, root);
     if (relative === '') {
@@ -68,7 +70,7 @@ export function projectCandidates(
     if (!existing) {
       byRoot.set(ref.project, {
         root: ref.project,
-        label: label(ref.project, workspaceFolders),
+        label: projectLabel(ref.project, workspaceFolders),
         deploymentFile: file,
         profileRoots: [ref.root],
       });
@@ -85,7 +87,7 @@ export function projectCandidates(
   const withFiles = [...byRoot.values()].sort((a, b) => a.label.localeCompare(b.label));
   const bare = workspaceFolders
     .filter((folder) => !byRoot.has(folder))
-    .map((folder) => ({ root: folder, label: label(folder, workspaceFolders), profileRoots: [] }));
+    .map((folder) => ({ root: folder, label: projectLabel(folder, workspaceFolders), profileRoots: [] }));
   return [...withFiles, ...bare];
 }
 

@@ -41,12 +41,17 @@ function list<T>(value: unknown, valid: (entry: Record<string, unknown>) => bool
 
 const isRef = (entry: Record<string, unknown>) => typeof entry.name === 'string' && typeof entry.type === 'string';
 
-/** Accepts the deploy answer and the update answer (`updated` counts as `deployed`). */
+/**
+ * Accepts the deploy answer and those of update, keep-local and pull, which have its shape with
+ * the items done under their own verb (`updated`, `kept`, `pulled`): all count as `deployed`.
+ */
 export function parseDeployResult(value: unknown): DeployResult {
   const record = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
   const deployed = [
     ...list<DeployedEntry>(record.deployed, isRef),
     ...list<DeployedEntry>(record.updated, isRef),
+    ...list<DeployedEntry>(record.kept, isRef),
+    ...list<DeployedEntry>(record.pulled, isRef),
   ];
   return {
     deployed,
@@ -78,14 +83,22 @@ export interface Summary {
 
 export function summarizeDeploy(
   result: DeployResult,
-  context: { collection?: string; verb?: string; project?: string },
+  context: {
+    collection?: string;
+    verb?: string;
+    project?: string;
+    /** Replaces " from 'collection' into project": what follows the artifacts, e.g. " in drift". */
+    place?: string;
+    /** Said when nothing was done (default "Nothing was deployed."). */
+    nothing?: string;
+  },
 ): Summary {
   const verb = context.verb ?? 'Deployed';
   const parts: string[] = [];
   if (result.deployed.length > 0) {
     const from = context.collection ? ` from '${context.collection}'` : '';
     const into = context.project ? ` into ${context.project}` : '';
-    parts.push(`${verb} ${join(result.deployed.map(describeRef))}${from}${into}.`);
+    parts.push(`${verb} ${join(result.deployed.map(describeRef))}${context.place ?? `${from}${into}`}.`);
   }
   if (result.skipped.length > 0) {
     const skipped = result.skipped.map((entry) => (entry.reason ? `${describeRef(entry)}: ${entry.reason}` : describeRef(entry)));
@@ -99,9 +112,15 @@ export function summarizeDeploy(
     parts.push(`Failed: ${join(errors)}.`);
   }
   if (parts.length === 0) {
-    parts.push('Nothing was deployed.');
+    parts.push(context.nothing ?? 'Nothing was deployed.');
   }
   const level: Summary['level'] =
     result.errors.length > 0 ? (result.deployed.length > 0 ? 'warning' : 'error') : result.skipped.length > 0 ? 'warning' : 'info';
   return { level, message: `SkillMeat: ${parts.join(' ')}` };
+}
+
+/** The answer of `skillmeat.undeploy` (`removed` instead of `deployed`), as a {@link DeployResult}. */
+export function parseUndeployResult(value: unknown): DeployResult {
+  const record = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  return parseDeployResult({ ...record, deployed: record.removed, updated: undefined });
 }

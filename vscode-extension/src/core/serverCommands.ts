@@ -21,23 +21,17 @@ export const ServerCommand = {
 export type ServerCommandId = (typeof ServerCommand)[keyof typeof ServerCommand];
 
 /**
- * Commands of SPEC §6 that the server in this repository does not register yet. The extension
- * calls them only when the running server lists them in `executeCommandProvider.commands` (the
- * Deployments view offers an action only then: `recordActions` in `deployments.ts`); once
- * `skillmeat_ls/command_ids.py` has an id, it moves to {@link ServerCommand}.
+ * The commands behind the Deployments view's record actions. The extension offers each only when
+ * the running server lists it in `executeCommandProvider.commands` (`recordActions` in
+ * `deployments.ts`, the Preview marker in `status.ts`), so an older server without, say,
+ * `skillmeat.keepLocal` simply gets no such action.
  */
-export const OptionalServerCommand = {
-  keepLocal: 'skillmeat.keepLocal',
-  pullToCollection: 'skillmeat.pullToCollection',
-} as const;
-
-/** The commands a Deployments view action runs, whether or not the server has them yet. */
 export const SyncCommand = {
   compare: ServerCommand.compare,
   updateFromCollection: ServerCommand.updateFromCollection,
   undeploy: ServerCommand.undeploy,
-  keepLocal: OptionalServerCommand.keepLocal,
-  pullToCollection: OptionalServerCommand.pullToCollection,
+  keepLocal: ServerCommand.keepLocal,
+  pullToCollection: ServerCommand.pullToCollection,
 } as const;
 
 export type SyncCommandId = (typeof SyncCommand)[keyof typeof SyncCommand];

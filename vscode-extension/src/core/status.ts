@@ -2,6 +2,7 @@
  * The status bar item: what the `skillmeat/status` notification (and the client's own state)
  * look like to the user.
  */
+import { SyncCommand } from './serverCommands';
 
 export type ServerState = 'initializing' | 'ready' | 'degraded' | 'error';
 
@@ -25,6 +26,43 @@ export interface StatusView {
 
 export const CONTEXT_SYNC_NOTE =
   'Context sync (pull, push and resolve of project edits back into a collection): **Preview**, not implemented yet.';
+
+/** What the tooltip says once the server has every context sync operation. */
+export const CONTEXT_SYNC_READY =
+  'Context sync: pull, push and resolve (compare, then keep local, update or pull) from the SkillMeat view.';
+
+/**
+ * The context sync operations (SPEC §7) and the server commands each needs: pull is
+ * `pullToCollection`, push is `updateFromCollection`, resolve is `compare` and then one of
+ * `keepLocal`, update or pull.
+ */
+export const CONTEXT_SYNC_OPERATIONS: readonly { name: string; commands: readonly string[] }[] = [
+  { name: 'pull', commands: [SyncCommand.pullToCollection] },
+  { name: 'push', commands: [SyncCommand.updateFromCollection] },
+  { name: 'resolve', commands: [SyncCommand.compare, SyncCommand.keepLocal, SyncCommand.updateFromCollection, SyncCommand.pullToCollection] },
+];
+
+/** The context sync operations the server cannot do (all of them when its commands are unknown). */
+export function missingContextSync(commands: ReadonlySet<string> | undefined): string[] {
+  return CONTEXT_SYNC_OPERATIONS.filter((operation) => !commands || !operation.commands.every((command) => commands.has(command))).map(
+    (operation) => operation.name,
+  );
+}
+
+/**
+ * The context sync line of the tooltip: the **Preview** marker for as long as the server lacks
+ * one of the operations (naming the missing ones when some are there), none once it has all.
+ */
+export function contextSyncNote(commands: ReadonlySet<string> | undefined): string {
+  const missing = missingContextSync(commands);
+  if (missing.length === 0) {
+    return CONTEXT_SYNC_READY;
+  }
+  if (missing.length === CONTEXT_SYNC_OPERATIONS.length) {
+    return CONTEXT_SYNC_NOTE;
+  }
+  return `Context sync (pull, push and resolve of project edits back into a collection): **Preview**, not implemented yet: ${missing.join(', ')}.`;
+}
 
 const STATES: ReadonlySet<string> = new Set(['initializing', 'ready', 'degraded', 'error']);
 
@@ -67,7 +105,13 @@ const HEADLINES: Record<ServerState, string> = {
 
 export function renderStatus(
   status: ServerStatus | undefined,
-  context: { phase: ClientPhase; trusted: boolean; detail?: string },
+  context: {
+    phase: ClientPhase;
+    trusted: boolean;
+    detail?: string;
+    /** The running server's commands (`executeCommandProvider.commands`); unknown: undefined. */
+    commands?: ReadonlySet<string>;
+  },
 ): StatusView {
   let text: string;
   let level: StatusView['level'] = 'normal';
@@ -116,7 +160,7 @@ export function renderStatus(
     context.trusted
       ? 'Deploy, update and migrate are available.'
       : 'Restricted mode: diagnostics only; deploy, update, migrate and other file writes are disabled until you trust this workspace.',
-    CONTEXT_SYNC_NOTE,
+    contextSyncNote(context.phase === 'running' ? context.commands : undefined),
     'Click to show the SkillMeat output.',
   ].join('\n\n');
 

@@ -230,6 +230,25 @@ function killGroup(child) {
 // --- the workbench ------------------------------------------------------------------------------
 
 const checks = [];
+
+/** The server commands of the server the .vsix bundles (skillmeat_ls/command_ids.py). */
+function bundledServerCommands() {
+  const source = fs.readFileSync(path.join(projectDir, 'skillmeat_ls', 'command_ids.py'), 'utf8');
+  return new Set([...source.matchAll(/^[A-Z_]+ = "(skillmeat\.[A-Za-z]+)"$/gm)].map((match) => match[1]));
+}
+const serverCommands = bundledServerCommands();
+
+/** A check that needs server commands: skipped (and said so) when the bundled server lacks one. */
+async function checkWith(commands, name, body) {
+  const missing = commands.filter((command) => !serverCommands.has(command));
+  if (missing.length > 0) {
+    checks.push({ name, ok: true, skipped: true, reason: `the server has no ${missing.join(', ')}` });
+    log(`skip ${name}: the server has no ${missing.join(', ')}`);
+    return;
+  }
+  await check(name, body);
+}
+
 async function check(name, body) {
   const t0 = Date.now();
   try {
@@ -416,6 +435,79 @@ function workbench(page) {
     return (await page.locator('.notification-toast, .notifications-center .notification-list-item').allInnerTexts()).map(clean);
   }
 
+  /** The SkillMeat view container in the side bar (its activity bar item, else the palette). */
+  async function showSkillMeatView() {
+    await escapeQuickInput();
+    const pane = viewPane('Deployments');
+    if (await pane.isVisible().catch(() => false)) {
+      return;
+    }
+    const item = page.locator('.activitybar .action-item').filter({ has: page.locator('[aria-label^="SkillMeat"]') }).first();
+    const label = page.locator('.activitybar [aria-label^="SkillMeat"]').first();
+    if ((await item.count()) > 0) {
+      await item.click();
+    } else if ((await label.count()) > 0) {
+      await label.click();
+    } else {
+      await runCommand('SkillMeat: Focus on Deployments View');
+    }
+    await pane.waitFor({ state: 'visible', timeout: 20_000 });
+  }
+
+  /** The pane of a view of the side bar, by its name. */
+  function viewPane(name) {
+    return page.locator('.sidebar .pane').filter({ has: page.locator('.pane-header', { hasText: new RegExp(`^\\s*${name}`, 'i') }) }).first();
+  }
+
+  /** The rows of a view: [{label (aria-label), text}]. */
+  async function viewRows(name) {
+    const rows = viewPane(name).locator('.monaco-list-row');
+    const count = await rows.count();
+    const out = [];
+    for (let i = 0; i < count; i += 1) {
+      const row = rows.nth(i);
+      out.push({ label: clean((await row.getAttribute('aria-label')) ?? ''), text: clean(await row.innerText().catch(() => '')) });
+    }
+    return out;
+  }
+
+  /** The row of a view whose aria-label contains `label`. */
+  function viewRow(name, label) {
+    return viewPane(name).locator(`.monaco-list-row[aria-label*=${JSON.stringify(label)}]`).first();
+  }
+
+  /** Expands a tree row (a project or profile root) when it is collapsed. */
+  async function expand(row) {
+    if ((await row.getAttribute('aria-expanded')) === 'false') {
+      await row.locator('.monaco-tl-twistie').first().click();
+      await until('the row expanded', async () => (await row.getAttribute('aria-expanded')) === 'true', 10_000);
+    }
+  }
+
+  /** Runs an entry of a row's context menu (hovered, then Enter: the menu ignores a click that comes too soon). */
+  async function contextMenu(row, title) {
+    await row.click({ button: 'right' });
+    const entry = page.locator('.context-view .action-item').filter({ hasText: title }).first();
+    await entry.waitFor({ state: 'visible', timeout: 10_000 });
+    await entry.hover();
+    await until(`"${title}" focused in the context menu`, async () => {
+      const focused = await page.locator('.context-view .action-item.focused').first().innerText().catch(() => '');
+      return clean(focused).includes(title);
+    }, 5_000);
+    await page.keyboard.press('Enter');
+    await page.locator('.context-view .monaco-menu').first().waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => undefined);
+  }
+
+  /** The titles of a row's context menu (then closes it). */
+  async function contextMenuTitles(row) {
+    await row.click({ button: 'right' });
+    const menu = page.locator('.context-view .monaco-menu');
+    await menu.first().waitFor({ state: 'visible', timeout: 10_000 });
+    const titles = (await page.locator('.context-view .action-item .action-label').allInnerTexts()).map(clean).filter(Boolean);
+    await page.keyboard.press('Escape');
+    return titles;
+  }
+
   return {
     shot,
     statusItem,
@@ -430,6 +522,13 @@ function workbench(page) {
     expectCodes,
     notifications,
     escapeQuickInput,
+    showSkillMeatView,
+    viewPane,
+    viewRows,
+    viewRow,
+    expand,
+    contextMenu,
+    contextMenuTitles,
   };
 }
 
@@ -470,6 +569,34 @@ async function driveRestricted(page, paths) {
     const hover = page.locator('.monaco-hover, .workbench-hover, .monaco-hover-content').filter({ hasText: /Restricted mode: diagnostics only/ }).first();
     await hover.waitFor({ state: 'visible', timeout: 15_000 });
     await wb.shot('15-restricted-tooltip');
+  });
+
+  await check('Restricted Mode: the Deployments view lists the records but offers only what reads', async () => {
+    await wb.showSkillMeatView();
+    await until('the drift project in the view', async () => (await wb.viewRows('Deployments')).some((row) => row.label.startsWith('drift: ')), 60_000);
+    const pane = wb.viewPane('Deployments');
+    const collapse = pane.locator('.pane-header .action-label[aria-label^="Collapse All"]').first();
+    await pane.hover();
+    if ((await collapse.count()) > 0) {
+      await collapse.click();
+    }
+    await wb.expand(wb.viewRow('Deployments', 'drift: '));
+    await wb.expand(wb.viewRow('Deployments', 'drift .claude'));
+    const row = wb.viewRow('Deployments', 'helper (agent), modified');
+    await row.waitFor({ state: 'visible', timeout: 20_000 });
+    const titles = await wb.contextMenuTitles(row);
+    for (const hidden of ['Update from Collection', 'Keep Local Changes', 'Pull into Collection', 'Undeploy']) {
+      if (titles.some((t) => t.includes(hidden))) {
+        throw new Error(`"${hidden}" is offered in Restricted Mode: ${JSON.stringify(titles)}`);
+      }
+    }
+    if (!titles.some((t) => t.includes('Open Deployed Copy'))) {
+      throw new Error(`no "Open Deployed Copy" in the record menu: ${JSON.stringify(titles)}`);
+    }
+    if (serverCommands.has('skillmeat.compare') && !titles.some((t) => t.includes('Compare with Collection'))) {
+      throw new Error(`no "Compare with Collection" in the record menu: ${JSON.stringify(titles)}`);
+    }
+    await wb.shot('27-restricted-view');
   });
 }
 
@@ -628,15 +755,143 @@ async function drive(page, paths) {
     await wb.shot('10-source-action-deployed');
   });
 
-  await check('the status bar is ready and its tooltip marks context sync as Preview', async () => {
+  await check('the SkillMeat view lists the projects with their sync states', async () => {
+    await wb.showSkillMeatView();
+    const pane = wb.viewPane('Deployments');
+    await until('the projects in the Deployments view', async () => {
+      const labels = (await wb.viewRows('Deployments')).map((row) => row.label);
+      return labels.some((label) => label.startsWith('drift:')) && labels.some((label) => label.startsWith('broken:'));
+    }, 60_000);
+    // Everything collapsed, then drift opened: its records are in view whatever the pane's height.
+    const collapse = pane.locator('.pane-header .action-label[aria-label^="Collapse All"]').first();
+    await pane.hover();
+    if ((await collapse.count()) > 0) {
+      await collapse.click();
+    }
+    const projects = (await wb.viewRows('Deployments')).map((row) => row.label);
+    const expected = [
+      /^broken: cannot be read$/,
+      /^drift: 1 conflict · 1 modified · 1 update available$/,
+      /^two-profiles: .*1 modified/,
+      /^clean: /,
+      /^collisions: /,
+    ];
+    for (const pattern of expected) {
+      if (!projects.some((label) => pattern.test(label))) {
+        throw new Error(`no project row matching ${pattern}: ${JSON.stringify(projects)}`);
+      }
+    }
+    await wb.expand(wb.viewRow('Deployments', 'drift: '));
+    await wb.expand(wb.viewRow('Deployments', 'drift .claude'));
+    const records = await until('the records of drift', async () => {
+      const labels = (await wb.viewRows('Deployments')).map((row) => row.label);
+      return ['helper (agent), modified', 'code-review (command), update available', 'code-review (skill), conflict'].every((want) => labels.includes(want))
+        ? labels
+        : undefined;
+    }, 20_000);
+    const texts = (await wb.viewRows('Deployments')).map((row) => row.text).join('\n');
+    if (!/agent · modified/.test(texts) || !/skill · conflict/.test(texts)) {
+      throw new Error(`the record descriptions do not show the states: ${texts}`);
+    }
+    log(`deployments view: ${records.join(' | ')}`);
+    await wb.shot('20-view-deployments');
+  });
+
+  await checkWith(['skillmeat.compare'], '"Compare with Collection" on a drifted agent opens a diff editor', async () => {
+    await wb.showSkillMeatView();
+    await wb.contextMenu(wb.viewRow('Deployments', 'helper (agent), modified'), 'Compare with Collection');
+    const diff = page.locator('.editor-group-container.active .monaco-diff-editor').first();
+    await diff.waitFor({ state: 'visible', timeout: 20_000 });
+    await until('the diff tab of helper', async () => /helper \(agent\): 'default' ↔ deployed/.test(clean(await page.locator('.tabs-container .tab.active').first().innerText())), 10_000);
+    await wb.shot('21-compare-agent-diff');
+  });
+
+  await checkWith(['skillmeat.compare'], '"Compare with Collection" on a skill asks which differing file, then diffs it', async () => {
+    await wb.showSkillMeatView();
+    await wb.contextMenu(wb.viewRow('Deployments', 'code-review (skill), conflict'), 'Compare with Collection');
+    const rows = page.locator('.quick-input-list .monaco-list-row');
+    const texts = await until('the differing files', async () => {
+      const all = (await rows.allInnerTexts()).map(clean);
+      return all.some((t) => /SKILL\.md/.test(t)) && all.some((t) => /NOTES\.md/.test(t)) ? all : undefined;
+    }, 20_000);
+    if (!texts.some((t) => /NOTES\.md/.test(t) && /only in the deployed copy/.test(t)) || !texts.some((t) => /SKILL\.md/.test(t) && /changed/.test(t))) {
+      throw new Error(`unexpected file pick: ${JSON.stringify(texts)}`);
+    }
+    await wb.shot('22-compare-skill-files');
+    await rows.filter({ hasText: 'SKILL.md' }).first().click();
+    await until('the diff tab of code-review/SKILL.md', async () => /code-review\/SKILL\.md \(skill\)/.test(clean(await page.locator('.tabs-container .tab.active').first().innerText())), 20_000);
+    await page.locator('.editor-group-container.active .monaco-diff-editor').first().waitFor({ state: 'visible', timeout: 10_000 });
+    await wb.shot('23-compare-skill-diff');
+  });
+
+  await checkWith(['skillmeat.keepLocal'], '"Keep Local Changes" on the modified agent clears SM140 in the Problems panel', async () => {
+    await wb.openFile('drift/.claude/.skillmeat-deployed.toml');
+    await wb.expectCodes('drift', ['SM140'], true, 60_000);
+    await wb.showSkillMeatView();
+    // Opening the file reloads the view (its diagnostics changed): let that settle, so the
+    // context menu is not closed by a re-render; one more try if it was anyway.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const kept = async () => (await wb.notifications()).some((n) => /Kept the local changes of helper/.test(n));
+    await wb.contextMenu(wb.viewRow('Deployments', 'helper (agent), modified'), 'Keep Local Changes');
+    try {
+      await until('the keep-local notification', kept, 10_000);
+    } catch {
+      log('no keep-local notification yet: the menu again');
+      await wb.contextMenu(wb.viewRow('Deployments', 'helper (agent), modified'), 'Keep Local Changes');
+      await until('the keep-local notification', kept, 30_000);
+    }
+    await wb.expectCodes('drift', ['SM140'], false, 60_000);
+    await until('helper no longer modified in the view', async () => {
+      const labels = (await wb.viewRows('Deployments')).map((row) => row.label);
+      return labels.some((label) => label.startsWith('helper (agent), ')) && !labels.includes('helper (agent), modified');
+    }, 30_000);
+    const record = recordOf(fs.readFileSync(path.join(paths.workspace, 'drift', '.claude', '.skillmeat-deployed.toml'), 'utf8'), 'helper', 'agent');
+    if (!record || !/^content_hash\s*=\s*"3890a15d/m.test(record)) {
+      throw new Error(`the helper record on disk does not have the local copy's hash:\n${record}`);
+    }
+    await wb.shot('24-keep-local-sm140-gone');
+  });
+
+  await check('"Deploy to Project…" on a collection artifact deploys it into the chosen project', async () => {
+    // The source action above left its record in the open buffer: saved, as a user would before
+    // another deploy (the server refuses to write under unsaved changes).
+    const deploymentFile = path.join(paths.workspace, 'clean', '.claude', '.skillmeat-deployed.toml');
+    await wb.openFile('clean/.claude/.skillmeat-deployed.toml');
+    await page.keyboard.press('Control+S');
+    await until('clean/.claude/.skillmeat-deployed.toml saved', async () => Boolean(recordOf(fs.readFileSync(deploymentFile, 'utf8'), 'canvas-design', 'skill')), 10_000);
+    await wb.showSkillMeatView();
+    const pane = wb.viewPane('Collections');
+    await until('the artifacts in the Collections view', async () => (await wb.viewRows('Collections')).some((row) => row.label === 'code-review (command) in default'), 30_000);
+    await pane.scrollIntoViewIfNeeded();
+    await wb.contextMenu(wb.viewRow('Collections', 'code-review (command) in default'), 'Deploy to Project…');
+    const title = page.locator('.quick-input-widget .quick-input-title');
+    await until('the project QuickPick', async () => /choose a project/.test(await title.innerText()), 20_000);
+    await wb.shot('25-collections-deploy-project');
+    const rows = page.locator('.quick-input-list .monaco-list-row');
+    await rows.filter({ hasText: /\bclean\b/ }).first().click();
+    const target = path.join(paths.workspace, 'clean', '.claude', 'commands', 'code-review.md');
+    await until('clean/.claude/commands/code-review.md on disk', async () => fs.existsSync(target), 30_000);
+    await until('the deploy notification', async () => (await wb.notifications()).some((n) => /Deployed code-review \(command\) from 'default' into clean/.test(n)), 20_000);
+    // The server put the record into the open editor; the view saved it (it had no other changes).
+    await until('the code-review command record on disk', async () => Boolean(recordOf(fs.readFileSync(deploymentFile, 'utf8'), 'code-review', 'command')), 20_000);
+    const records = fs.readFileSync(deploymentFile, 'utf8').split(/^\s*\[\[deployed\]\]\s*$/m).length - 1;
+    await until(`clean listed with its ${records} records in the Deployments view`, async () => {
+      const label = (await wb.viewRows('Deployments')).map((row) => row.label).find((text) => text.startsWith('clean: ')) ?? '';
+      return label === `clean: ${records} in sync`;
+    }, 20_000);
+    await wb.shot('26-collections-deployed');
+  });
+
+  await check('the status bar is ready and its tooltip marks context sync as Preview only while the server lacks part of it', async () => {
     await until('status "ready"', async () => /SkillMeat: ready/.test(await wb.statusLabel()), 30_000);
     await wb.escapeQuickInput();
     await wb.statusItem().hover();
-    const hover = page.locator('.monaco-hover, .workbench-hover, .monaco-hover-content').filter({ hasText: 'Preview' }).first();
+    const hover = page.locator('.monaco-hover, .workbench-hover, .monaco-hover-content').filter({ hasText: 'Context sync' }).first();
     await hover.waitFor({ state: 'visible', timeout: 15_000 });
     const text = clean(await hover.innerText());
-    if (!/Context sync/.test(text)) {
-      throw new Error(`unexpected tooltip: ${text}`);
+    const complete = ['skillmeat.pullToCollection', 'skillmeat.keepLocal', 'skillmeat.compare'].every((command) => serverCommands.has(command));
+    if (complete ? /Preview/.test(text) || !/Context sync: pull, push and resolve/.test(text) : !/Preview/.test(text)) {
+      throw new Error(`the tooltip ${complete ? 'still marks' : 'does not mark'} context sync as Preview: ${text}`);
     }
     await wb.shot('11-status-tooltip');
   });
@@ -769,6 +1024,9 @@ async function main() {
     const restrictedWorkspace = path.join(tmp, 'restricted', 'workspace');
     fs.cpSync(path.join(projectDir, 'examples', 'workspace'), trustedWorkspace, { recursive: true });
     fs.cpSync(path.join(projectDir, 'examples', 'workspace'), restrictedWorkspace, { recursive: true });
+    // A file only the deployed copy of drift's conflicted skill has: "Compare with Collection"
+    // then has two files to offer (SKILL.md changed, NOTES.md added).
+    fs.writeFileSync(path.join(trustedWorkspace, 'drift', '.claude', 'skills', 'code-review', 'NOTES.md'), '# Local notes\n\nKept next to the skill.\n');
     const profilesWorkspace = path.join(tmp, 'profiles', 'workspace');
     fs.mkdirSync(path.join(profilesWorkspace, 'tools', '.agents'), { recursive: true });
     fs.copyFileSync(
@@ -803,11 +1061,12 @@ async function main() {
       fs.rmSync(tmp, { recursive: true, force: true });
     }
   }
-  const passed = checks.filter((c) => c.ok).length;
-  const failedChecks = checks.length - passed;
+  const skipped = checks.filter((c) => c.skipped).length;
+  const passed = checks.filter((c) => c.ok && !c.skipped).length;
+  const failedChecks = checks.length - passed - skipped;
   fs.writeFileSync(path.join(resultsDir, 'summary.json'), `${JSON.stringify({ seconds: (Date.now() - started) / 1000, checks }, null, 2)}\n`);
   log(`done in ${elapsed()}; results in ${path.relative(process.cwd(), resultsDir) || '.'}`);
-  console.log(`e2e: ${passed} passed, ${failedChecks + (failed && failedChecks === 0 ? 1 : 0)} failed`);
+  console.log(`e2e: ${passed} passed, ${failedChecks + (failed && failedChecks === 0 ? 1 : 0)} failed${skipped ? `, ${skipped} skipped (${checks.filter((c) => c.skipped).map((c) => `${c.name}: ${c.reason}`).join('; ')})` : ''}`);
   process.exit(failed || failedChecks > 0 ? 1 : 0);
 }
 

@@ -368,5 +368,27 @@ describe('interceptCommand', () => {
     assert.equal(interceptCommand('skillmeat.listCollections', [], false), 'pass');
     assert.equal(interceptCommand('skillmeat.cacheStatus', [], false), 'pass');
     assert.equal(interceptCommand('skillmeat.migrateSchema', ['file:///a'], true), 'pass');
+    for (const command of ['skillmeat.undeploy', 'skillmeat.keepLocal', 'skillmeat.pullToCollection']) {
+      assert.equal(interceptCommand(command, [{ project: 'p', name: 'a', type: 'agent' }], false), 'refuse', command);
+    }
+    assert.equal(interceptCommand('skillmeat.compare', [{ project: 'p', name: 'a', type: 'agent' }], false), 'sync', 'compare only reads');
+  });
+  it('shows the record commands of a quick fix with the client flows (diff, confirmation, notification)', () => {
+    const record = [{ project: 'file:///p', name: 'helper', type: 'agent' }];
+    for (const command of ['skillmeat.compare', 'skillmeat.keepLocal', 'skillmeat.pullToCollection', 'skillmeat.undeploy']) {
+      assert.equal(interceptCommand(command, record, true), 'sync', command);
+      assert.equal(interceptCommand(command, [{ project: 'file:///p' }], true), 'pass', `${command} without a record goes to the server as it is`);
+    }
+    assert.equal(interceptCommand('skillmeat.updateFromCollection', record, true), 'pass');
+  });
+});
+
+describe('parseUndeployResult', () => {
+  it('reads removed as what was done', async () => {
+    const { parseUndeployResult, summarizeDeploy } = await import('../../src/core/results');
+    const result = parseUndeployResult({ removed: [{ name: 'helper', type: 'agent', missing: true }], skipped: [], errors: [], file: '/f' });
+    assert.deepEqual(result.deployed.map((d) => d.name), ['helper']);
+    assert.equal(result.file, '/f');
+    assert.equal(summarizeDeploy(parseUndeployResult({}), { verb: 'Undeployed', nothing: 'Nothing was undeployed.' }).message, 'SkillMeat: Nothing was undeployed.');
   });
 });

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CONTEXT_SYNC_NOTE, escapeMarkdown, parseStatus, renderStatus } from '../../src/core/status';
+import { CONTEXT_SYNC_NOTE, CONTEXT_SYNC_READY, contextSyncNote, escapeMarkdown, missingContextSync, parseStatus, renderStatus } from '../../src/core/status';
 
 const running = { phase: 'running' as const, trusted: true };
 
@@ -48,7 +48,30 @@ describe('renderStatus', () => {
     assert.match(view.tooltip, /Python was not found/);
   });
 
-  it('marks context sync as Preview in every state', () => {
+  it('drops the Preview marker once the server has pull, push and resolve', () => {
+    const all = new Set(['skillmeat.updateFromCollection', 'skillmeat.compare', 'skillmeat.keepLocal', 'skillmeat.pullToCollection', 'skillmeat.undeploy']);
+    const view = renderStatus({ state: 'ready', message: '', revision: null }, { ...running, commands: all });
+    assert.ok(!/Preview/.test(view.tooltip));
+    assert.ok(view.tooltip.includes(CONTEXT_SYNC_READY));
+    assert.deepEqual(missingContextSync(all), []);
+  });
+
+  it('keeps the marker for an older server, naming what it lacks', () => {
+    const older = new Set(['skillmeat.updateFromCollection', 'skillmeat.compare']);
+    assert.deepEqual(missingContextSync(older), ['pull', 'resolve']);
+    const note = contextSyncNote(older);
+    assert.match(note, /\*\*Preview\*\*/);
+    assert.match(note, /not implemented yet: pull, resolve\./);
+    const withPull = new Set([...older, 'skillmeat.pullToCollection']);
+    assert.deepEqual(missingContextSync(withPull), ['resolve'], 'resolve also needs keep local');
+    assert.equal(contextSyncNote(new Set()), CONTEXT_SYNC_NOTE);
+    assert.equal(contextSyncNote(undefined), CONTEXT_SYNC_NOTE);
+    const all = new Set([...withPull, 'skillmeat.keepLocal']);
+    const stopped = renderStatus(undefined, { phase: 'stopped', trusted: true, commands: all });
+    assert.match(stopped.tooltip, /\*\*Preview\*\*/, 'no server running: its commands are unknown');
+  });
+
+  it('marks context sync as Preview in every state while the commands are unknown', () => {
     for (const state of ['initializing', 'ready', 'degraded', 'error'] as const) {
       const view = renderStatus({ state, message: '', revision: null }, running);
       assert.ok(view.tooltip.includes(CONTEXT_SYNC_NOTE));
