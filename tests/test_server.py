@@ -531,6 +531,20 @@ async def test_pull_puts_the_local_copy_into_the_collection(
     await wait_until(lambda: codes(client, path) == [])  # no drift left
 
 
+async def test_pull_declined_by_the_editor_leaves_the_collection_as_it_was(
+    client: LanguageClient, world: World, editor: Editor
+) -> None:
+    _project, path, opened = await modified_skill(client, world)
+    source = world.home / "collections/default/skills/review"
+    before = content_hash(source), (world.home / "collections/default/collection.toml").read_text()
+    editor.apply_edits = False
+    result = await run_fix(client, opened, "SM140", "Pull local changes into 'default'")
+    assert result["pulled"] == [] and "declined" in result["errors"][0]["message"]
+    assert (content_hash(source), (world.home / "collections/default/collection.toml").read_text()) \
+        == before
+    assert "SM140" in codes(client, path)
+
+
 async def test_undeploy_removes_the_copy_and_its_record(
     client: LanguageClient, world: World
 ) -> None:
