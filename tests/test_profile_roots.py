@@ -18,7 +18,7 @@ from test_deploy import build_collection
 from test_rules import H1
 from test_rules import record as unified
 
-from skillmeat_ls.deploy import DeployError, deploy, status, undeploy, update
+from skillmeat_ls.deploy import DeployError, FileOps, deploy, status, undeploy, update
 from skillmeat_ls.document import parse_document
 from skillmeat_ls.hashing import content_hash
 from skillmeat_ls.index import load_collections
@@ -278,13 +278,16 @@ def test_another_process_waits_for_our_lock(world: dict[str, Path], tmp_path: Pa
     )
     seen: list[str] = []
 
-    def writer(path: Path, text: str) -> None:
-        out = subprocess.run([sys.executable, "-c", probe, str(lock_path(target))],
-                             capture_output=True, text=True, check=True)
-        seen.append(out.stdout.strip())
-        path.write_text(text)
+    class Probing(FileOps):
+        """Asks another process, at the moment the record is written, whether the lock is held."""
 
-    deploy(project, default, [("helper", "agent")], record_writer=writer)
+        def write_text(self, path: Path, text: str) -> None:
+            out = subprocess.run([sys.executable, "-c", probe, str(lock_path(target))],
+                                 capture_output=True, text=True, check=True)
+            seen.append(out.stdout.strip())
+            super().write_text(path, text)
+
+    deploy(project, default, [("helper", "agent")], file_ops=Probing())
     assert seen == ["held"]
 
 

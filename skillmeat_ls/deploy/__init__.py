@@ -55,7 +55,6 @@ from skillmeat_ls.deploy.journal import JOURNAL_NAME, STAGING_PREFIX
 from skillmeat_ls.deploy.keeping import keep_local, keep_local_many
 from skillmeat_ls.deploy.names import resolve_recorded, resolve_request
 from skillmeat_ls.deploy.project import (
-    RecordWriter,
     deployment_file,
     profile_root,
     recover,
@@ -102,7 +101,6 @@ __all__ = [
     "PullResult",
     "PulledItem",
     "RecordStatus",
-    "RecordWriter",
     "RecoveryReport",
     "RemovalError",
     "RemovedItem",

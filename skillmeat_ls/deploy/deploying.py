@@ -20,7 +20,7 @@ from skillmeat_ls.deploy.copyplan import PlannedItem
 from skillmeat_ls.deploy.execution import execute, plan_item
 from skillmeat_ls.deploy.fileops import FileOps
 from skillmeat_ls.deploy.names import unique_pairs, unsafe_name
-from skillmeat_ls.deploy.project import LoadedProject, RecordWriter, locked
+from skillmeat_ls.deploy.project import LoadedProject, locked
 from skillmeat_ls.deploy.results import DeployResult, Refused, Skipped
 from skillmeat_ls.profiles import Profile
 from skillmeat_ls.schema import canonical_type, is_safe_name
@@ -37,7 +37,6 @@ def deploy(
     overwrite: bool = False,
     dry_run: bool = False,
     now: datetime | None = None,
-    record_writer: RecordWriter | None = None,
     profile: Profile | None = None,
     file_ops: FileOps | None = None,
     hold_record: bool = False,
@@ -45,15 +44,14 @@ def deploy(
     """Copy ``artifacts`` ((name, type) pairs) of ``collection`` into the project's root for
     ``profile`` (default ``claude_code``: ``.claude/``) and record them; all or nothing (see
     :mod:`skillmeat_ls.deploy.execution`). ``dry_run`` reports the same and writes nothing.
-    ``record_writer`` replaces the atomic write of the deployment file; if it raises, the copies
-    are rolled back. ``hold_record`` does everything but write the deployment file: the result's
-    ``pending`` (:class:`~.transaction.Pending`, None when there was nothing to write) holds the
-    locks until its ``commit()`` or ``rollback()`` (``record_writer`` is not used then).
+    ``hold_record`` does everything but write the deployment file: the result's ``pending``
+    (:class:`~.transaction.Pending`, None when there was nothing to write) holds the locks until
+    its ``commit()`` (the caller wrote the text, e.g. through the editor) or ``rollback()``.
     ``file_ops`` does the file-system steps (see :class:`.FileOps`). Raises
     :class:`DeployError` when the project or its deployment file is unusable, or what an
     interrupted request left in the root cannot be recovered."""
     with locked(
-        project, profile, dry_run=dry_run, record_writer=record_writer, file_ops=file_ops
+        project, profile, dry_run=dry_run, file_ops=file_ops
     ) as loaded:
         result = loaded.start_result(DeployResult, dry_run=dry_run)
         planned: list[PlannedItem] = []

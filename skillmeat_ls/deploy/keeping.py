@@ -44,7 +44,7 @@ from skillmeat_ls.deploy.execution import carry_out, undo_note
 from skillmeat_ls.deploy.fileops import FileOps
 from skillmeat_ls.deploy.names import unique_pairs
 from skillmeat_ls.deploy.paths import checked_rel, checked_target
-from skillmeat_ls.deploy.project import LoadedProject, RecordWriter, locked
+from skillmeat_ls.deploy.project import LoadedProject, locked
 from skillmeat_ls.deploy.records import new_text, rebaselined_record, recorded_hash, recorded_text
 from skillmeat_ls.deploy.results import (
     ErrorItem,
@@ -133,14 +133,13 @@ def keep_local(
     profile: Profile | None = None,
     dry_run: bool = False,
     hold_record: bool = False,
-    record_writer: RecordWriter | None = None,
     file_ops: FileOps | None = None,
 ) -> KeepLocalResult:
     """Record the local copy of the recorded ``(name, type)`` of ``profile`` (default
     ``claude_code``) as its baseline, as SkillMeat records an accepted local modification (the
     module doc says what is written, what is refused, and the drift state afterwards: in sync,
     or SM141 when the collection's copy differs from the kept one). ``dry_run`` reports the same
-    and writes nothing; ``hold_record``, ``record_writer`` and ``file_ops`` as for
+    and writes nothing; ``hold_record`` and ``file_ops`` as for
     :func:`~.deploying.deploy`. Raises :class:`DeployError` when the project or its deployment
     file is unusable."""
     return keep_local_many(
@@ -149,7 +148,6 @@ def keep_local(
         profile=profile,
         dry_run=dry_run,
         hold_record=hold_record,
-        record_writer=record_writer,
         file_ops=file_ops,
     )
 
@@ -161,12 +159,11 @@ def keep_local_many(
     profile: Profile | None = None,
     dry_run: bool = False,
     hold_record: bool = False,
-    record_writer: RecordWriter | None = None,
     file_ops: FileOps | None = None,
 ) -> KeepLocalResult:
     """:func:`keep_local` for several records as one all-or-nothing request."""
     with locked(
-        project, profile, dry_run=dry_run, record_writer=record_writer, file_ops=file_ops
+        project, profile, dry_run=dry_run, file_ops=file_ops
     ) as loaded:
         result = loaded.start_result(KeepLocalResult, dry_run=dry_run)
         drift = RecordDrift(loaded, None)  # the copy against its record: no collection needed

@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -45,10 +45,6 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 if TYPE_CHECKING:
     from skillmeat_ls.index import Collection
-
-#: Writes the new text of a deployment file instead of the atomic write on disk (the language
-#: server hands it to the editor when the file is open there).
-RecordWriter = Callable[[Path, str], object]
 
 Result = TypeVar("Result", bound=RequestResult)
 AnyTransaction = TypeVar("AnyTransaction", bound=Transaction)
@@ -85,7 +81,6 @@ class LoadedProject:
     shown_file: Path  # the same under the project as the caller named it (for results)
     contents: FileContents | None  # None: there is no deployment file yet
     file_ops: FileOps
-    record_writer: RecordWriter | None = None
     by_identity: dict[Identity, dict[str, Any]] = field(default_factory=dict)  # first record wins
     by_path: dict[str, Identity] = field(default_factory=dict)  # normalised artifact_path
     real_paths: RealPaths = field(default_factory=RealPaths)
@@ -144,7 +139,7 @@ class LoadedProject:
             current = None
         if current != (self.contents.raw if self.contents is not None else None):
             raise RuntimeError(f"{self.file_label} was changed by another program meanwhile")
-        (self.record_writer or self.file_ops.write_text)(self.file, text)
+        self.file_ops.write_text(self.file, text)
 
 
 def _choose_file(root: Path) -> Path:
@@ -183,7 +178,6 @@ def load(
     project: Path | str,
     profile: Profile | None = None,
     *,
-    record_writer: RecordWriter | None = None,
     file_ops: FileOps | None = None,
 ) -> LoadedProject:
     """``project``'s root for ``profile`` (default ``claude_code``) and its deployment file, as
@@ -213,7 +207,6 @@ def load(
         shown_file,
         contents,
         file_ops if file_ops is not None else FileOps(),
-        record_writer,
     )
     for record in loaded.records:
         found = identity_of(record.get("artifact_name"), record.get("artifact_type"))
@@ -265,7 +258,6 @@ def locked(
     profile: Profile | None,
     *,
     dry_run: bool,
-    record_writer: RecordWriter | None = None,
     file_ops: FileOps | None = None,
 ) -> Iterator[LoadedProject]:
     """The project, read under SkillMeat's lock of its deployment file, held until the request
@@ -273,7 +265,7 @@ def locked(
     (the file is read again once the lock is held). First, what an interrupted request left in
     the root is completed or undone (:func:`~.recovery.recover_locked`). A dry run takes no
     lock, except to recover (:func:`recover`)."""
-    first = load(project, profile, record_writer=record_writer, file_ops=file_ops)
+    first = load(project, profile, file_ops=file_ops)
     if dry_run:
         recovered = recover(first.root, file_ops=first.file_ops)
         again = load(project, first.profile, file_ops=first.file_ops) if recovered else first
@@ -297,7 +289,7 @@ def locked(
                 f"cannot lock {first.shown_file}: {exc.strerror or exc}; nothing changed"
             ) from exc
         recovered = recover_locked(first.root, first.file_ops)
-        loaded = load(project, first.profile, record_writer=record_writer, file_ops=first.file_ops)
+        loaded = load(project, first.profile, file_ops=first.file_ops)
         yield replace(loaded, lease=held, recovered=recovered)
 
 

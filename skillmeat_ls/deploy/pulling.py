@@ -65,7 +65,7 @@ from skillmeat_ls.deploy.lockfile import (
     utc_now,
 )
 from skillmeat_ls.deploy.paths import checked_rel, checked_target
-from skillmeat_ls.deploy.project import LoadedProject, RecordWriter, locked
+from skillmeat_ls.deploy.project import LoadedProject, locked
 from skillmeat_ls.deploy.records import new_text, recorded_text
 from skillmeat_ls.deploy.results import (
     DeployError,
@@ -133,19 +133,18 @@ def pull(
     strategy: str = "overwrite",
     dry_run: bool = False,
     hold_record: bool = False,
-    record_writer: RecordWriter | None = None,
     file_ops: FileOps | None = None,
 ) -> PullResult:
     """Pull the locally modified copy of the recorded ``(name, type)`` of ``profile`` (default
     ``claude_code``) into the record's own collection, by ``strategy`` (``overwrite`` or
     ``fork``; the module doc says what each changes, and what is refused or skipped).
-    ``dry_run`` reports the same and writes nothing; ``hold_record``, ``record_writer`` and
-    ``file_ops`` as for :func:`~.deploying.deploy`. Raises :class:`DeployError` for an unknown
+    ``dry_run`` reports the same and writes nothing; ``hold_record`` and ``file_ops``
+    as for :func:`~.deploying.deploy`. Raises :class:`DeployError` for an unknown
     strategy, or when the project or its deployment file is unusable."""
     if strategy not in STRATEGIES:
         raise DeployError(f"unknown pull strategy {strategy!r} (overwrite or fork)")
     with locked(
-        project, profile, dry_run=dry_run, record_writer=record_writer, file_ops=file_ops
+        project, profile, dry_run=dry_run, file_ops=file_ops
     ) as loaded:
         result = loaded.start_result(PullResult, dry_run=dry_run)
         record = loaded.by_identity.get(identity(name, artifact_type))

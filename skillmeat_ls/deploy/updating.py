@@ -18,7 +18,7 @@ from skillmeat_ls.deploy.execution import execute, plan_item
 from skillmeat_ls.deploy.fileops import FileOps
 from skillmeat_ls.deploy.names import unique_pairs
 from skillmeat_ls.deploy.paths import checked_rel, checked_target
-from skillmeat_ls.deploy.project import LoadedProject, RecordWriter, locked
+from skillmeat_ls.deploy.project import LoadedProject, locked
 from skillmeat_ls.deploy.records import recorded_text
 from skillmeat_ls.deploy.results import DeployResult, RecordStatus, Refused, Skipped
 from skillmeat_ls.profiles import Profile
@@ -37,7 +37,6 @@ def update(
     force: bool = False,
     dry_run: bool = False,
     now: datetime | None = None,
-    record_writer: RecordWriter | None = None,
     profile: Profile | None = None,
     file_ops: FileOps | None = None,
     hold_record: bool = False,
@@ -45,7 +44,7 @@ def update(
     """Re-deploy the recorded ``(name, type)`` of ``profile`` from its own collection
     (``from_collection``), at its recorded path. Local changes (modified, conflict, or an
     unjudgeable record) are kept unless ``force``; an in-sync record is skipped as already up
-    to date. ``record_writer``, ``hold_record`` and ``file_ops`` as for
+    to date. ``hold_record`` and ``file_ops`` as for
     :func:`~.deploying.deploy`."""
     return update_many(
         project,
@@ -54,7 +53,6 @@ def update(
         force=force,
         dry_run=dry_run,
         now=now,
-        record_writer=record_writer,
         profile=profile,
         file_ops=file_ops,
         hold_record=hold_record,
@@ -69,14 +67,13 @@ def update_many(
     force: bool = False,
     dry_run: bool = False,
     now: datetime | None = None,
-    record_writer: RecordWriter | None = None,
     profile: Profile | None = None,
     file_ops: FileOps | None = None,
     hold_record: bool = False,
 ) -> DeployResult:
     """:func:`update` for several records as one all-or-nothing request."""
     with locked(
-        project, profile, dry_run=dry_run, record_writer=record_writer, file_ops=file_ops
+        project, profile, dry_run=dry_run, file_ops=file_ops
     ) as loaded:
         result = loaded.start_result(DeployResult, dry_run=dry_run)
         drift = RecordDrift(loaded, index)
