@@ -20,6 +20,7 @@ import {
   NodeIcon,
   RecordNode,
   RecordTarget,
+  TreeNode,
   buildDeploymentTree,
   parseDeployments,
   targetFromRequest,
@@ -120,26 +121,29 @@ function emptySide(other: vscode.Uri): vscode.Uri {
   return vscode.Uri.from({ scheme: EMPTY_SCHEME, path: other.path });
 }
 
-// --- Deployments ---------------------------------------------------------------------------------
+// --- the trees -----------------------------------------------------------------------------------
 
-class DeploymentsProvider implements vscode.TreeDataProvider<DeploymentNode> {
+/** A view's tree: the nodes built by `src/core` (deployments, collections), shown as they are. */
+class NodeTree<Node extends TreeNode> implements vscode.TreeDataProvider<Node> {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
-  nodes: DeploymentNode[] = [];
+  nodes: Node[] = [];
 
-  update(nodes: DeploymentNode[]): void {
+  constructor(
+    private readonly childrenOf: (node: Node) => Node[],
+    private readonly clickOf: (node: Node) => vscode.Command | undefined = () => undefined,
+  ) {}
+
+  update(nodes: Node[]): void {
     this.nodes = nodes;
     this.changed.fire();
   }
 
-  getChildren(element?: DeploymentNode): DeploymentNode[] {
-    if (!element) {
-      return this.nodes;
-    }
-    return element.kind === 'project' || element.kind === 'root' ? element.children : [];
+  getChildren(element?: Node): Node[] {
+    return element ? this.childrenOf(element) : this.nodes;
   }
 
-  getTreeItem(node: DeploymentNode): vscode.TreeItem {
+  getTreeItem(node: Node): vscode.TreeItem {
     const item = new vscode.TreeItem(node.label, COLLAPSIBLE[node.collapsible]);
     item.id = node.id;
     item.description = node.description;
@@ -147,11 +151,7 @@ class DeploymentsProvider implements vscode.TreeDataProvider<DeploymentNode> {
     item.iconPath = themeIcon(node.icon);
     item.contextValue = node.contextValue;
     item.accessibilityInformation = { label: node.accessibilityLabel };
-    if (node.kind === 'record') {
-      item.command = { title: 'Open', command: ClientCommand.openDeployed, arguments: [node] };
-    } else if (node.kind === 'root') {
-      item.command = { title: 'Open Deployment File', command: ClientCommand.openDeploymentFile, arguments: [node] };
-    }
+    item.command = this.clickOf(node);
     return item;
   }
 
@@ -160,44 +160,27 @@ class DeploymentsProvider implements vscode.TreeDataProvider<DeploymentNode> {
   }
 }
 
-// --- Collections ---------------------------------------------------------------------------------
+// --- Deployments and Collections -----------------------------------------------------------------
 
 type CollectionsNode = CollectionNode | ArtifactNode;
 
-class CollectionsProvider implements vscode.TreeDataProvider<CollectionsNode> {
-  private readonly changed = new vscode.EventEmitter<void>();
-  readonly onDidChangeTreeData = this.changed.event;
-  nodes: CollectionNode[] = [];
+function deploymentsTree(): NodeTree<DeploymentNode> {
+  return new NodeTree<DeploymentNode>(
+    (node) => (node.kind === 'project' || node.kind === 'root' ? node.children : []),
+    (node) => {
+      if (node.kind === 'record') {
+        return { title: 'Open', command: ClientCommand.openDeployed, arguments: [node] };
+      }
+      if (node.kind === 'root') {
+        return { title: 'Open Deployment File', command: ClientCommand.openDeploymentFile, arguments: [node] };
+      }
+      return undefined;
+    },
+  );
+}
 
-  update(nodes: CollectionNode[]): void {
-    this.nodes = nodes;
-    this.changed.fire();
-  }
-
-  getChildren(element?: CollectionsNode): CollectionsNode[] {
-    if (!element) {
-      return this.nodes;
-    }
-    return element.kind === 'collection' ? element.children : [];
-  }
-
-  getTreeItem(node: CollectionsNode): vscode.TreeItem {
-    const item = new vscode.TreeItem(
-      node.label,
-      node.kind === 'collection' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None,
-    );
-    item.id = node.id;
-    item.description = node.description;
-    item.tooltip = tooltip(node.tooltip);
-    item.iconPath = themeIcon(node.icon);
-    item.contextValue = node.contextValue;
-    item.accessibilityInformation = { label: node.accessibilityLabel };
-    return item;
-  }
-
-  dispose(): void {
-    this.changed.dispose();
-  }
+function collectionsTree(): NodeTree<CollectionsNode> {
+  return new NodeTree<CollectionsNode>((node) => (node.kind === 'collection' ? node.children : []));
 }
 
 // --- the views -----------------------------------------------------------------------------------
@@ -211,8 +194,8 @@ export interface ViewsDeps {
 }
 
 export class SkillMeatViews implements vscode.Disposable {
-  private readonly deployments = new DeploymentsProvider();
-  private readonly collections = new CollectionsProvider();
+  private readonly deployments = deploymentsTree();
+  private readonly collections = collectionsTree();
   private readonly deploymentsView: vscode.TreeView<DeploymentNode>;
   private readonly collectionsView: vscode.TreeView<CollectionsNode>;
   private readonly deploymentsRefresher: Refresher;

@@ -4,30 +4,18 @@
  */
 import { ArtifactInfo, CollectionInfo, compareTypes, typeCounts, typeIcon } from './quickPicks';
 import { escapeMarkdown } from './status';
-import type { NodeIcon } from './deployments';
+import type { TreeNode } from './deployments';
 
-export interface CollectionNode {
+export interface CollectionNode extends TreeNode {
   kind: 'collection';
-  id: string;
-  label: string;
   description: string;
-  tooltip: string;
-  icon: NodeIcon;
-  contextValue: string;
-  accessibilityLabel: string;
   collection: CollectionInfo;
   children: ArtifactNode[];
 }
 
-export interface ArtifactNode {
+export interface ArtifactNode extends TreeNode {
   kind: 'artifact';
-  id: string;
-  label: string;
   description: string;
-  tooltip: string;
-  icon: NodeIcon;
-  contextValue: string;
-  accessibilityLabel: string;
   collection: string;
   artifact: { name: string; type: string };
 }
@@ -61,6 +49,7 @@ function artifactNode(collection: CollectionInfo, artifact: ArtifactInfo, truste
     icon: { id: codiconId(typeIcon(artifact.type)) },
     contextValue: trusted ? 'skillmeat.artifact +deploy' : 'skillmeat.artifact',
     accessibilityLabel: `${artifact.name} (${artifact.type}) in ${collection.name}`,
+    collapsible: 'none',
     collection: collection.name,
     artifact: { name: artifact.name, type: artifact.type },
   };
@@ -82,6 +71,7 @@ export function buildCollectionTree(collections: readonly CollectionInfo[], opti
       icon: { id: 'library' },
       contextValue: 'skillmeat.collection',
       accessibilityLabel: `${collection.name}, ${count}`,
+      collapsible: 'expanded',
       collection,
       children: [...collection.artifacts]
         .sort((a, b) => compareTypes(a.type, b.type) || a.name.localeCompare(b.name))

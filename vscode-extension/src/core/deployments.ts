@@ -298,7 +298,8 @@ export interface NodeIcon {
   color?: string;
 }
 
-interface BaseNode {
+/** What every node of the SkillMeat views has (the Collections view's nodes too). */
+export interface TreeNode {
   /** Stable across refreshes, so the tree keeps its expansion state. */
   id: string;
   label: string;
@@ -311,26 +312,26 @@ interface BaseNode {
   accessibilityLabel: string;
 }
 
-export interface ProjectNode extends BaseNode {
+export interface ProjectNode extends TreeNode {
   kind: 'project';
   project: string;
   children: (RootNode | MessageNode)[];
 }
 
-export interface RootNode extends BaseNode {
+export interface RootNode extends TreeNode {
   kind: 'root';
   /** `file:` URI of the deployment file. */
   file: string;
   children: (RecordNode | MessageNode)[];
 }
 
-export interface RecordNode extends BaseNode {
+export interface RecordNode extends TreeNode {
   kind: 'record';
   target: RecordTarget;
   actions: RecordAction[];
 }
 
-export interface MessageNode extends BaseNode {
+export interface MessageNode extends TreeNode {
   kind: 'message';
 }
 
