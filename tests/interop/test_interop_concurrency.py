@@ -148,6 +148,28 @@ def test_started_together_both_end_with_every_record(sm: smreal.SkillMeat, tmp_p
         )
 
 
+def _deploy_while_held(
+    sm: smreal.SkillMeat,
+    holder: subprocess.Popen[str],
+    held: Path,
+    project: Path,
+    cache: Path,
+    *args: str,
+) -> tuple[float, dict[str, float]]:
+    """Deploy from ``default`` with skillmeat-ls while SkillMeat's ``holder`` holds a lock; when
+    skillmeat-ls finished, and the holder's timings (``swapped``: when it let go)."""
+    ours = smreal.skillmeat_ls(
+        "deploy", "--project", project, "--collection", "default", *args,
+        home=sm.smhome, cache=cache, timeout=120,
+    )
+    ls_end = time.monotonic()
+    _, err = holder.communicate(timeout=60)
+    assert holder.returncode == 0, err[-3000:]
+    assert ours.returncode == 0, ours.stdout + ours.stderr
+    times: dict[str, float] = json.loads(held.read_text())
+    return ls_end, times
+
+
 def _hold(sm: smreal.SkillMeat, tmp_path: Path, request: dict[str, Any], hold: float):
     signal = tmp_path / "locked"
     out = tmp_path / "held.json"
@@ -204,22 +226,7 @@ def test_skillmeat_ls_waits_for_skillmeats_lock_and_rereads(
         },
         hold=2.5,
     )
-    ours = smreal.skillmeat_ls(
-        "deploy",
-        "--project",
-        project,
-        "--collection",
-        "default",
-        "review:skill",
-        home=sm.smhome,
-        cache=cache,
-        timeout=120,
-    )
-    ls_end = time.monotonic()
-    _, err = holder.communicate(timeout=60)
-    assert holder.returncode == 0, err[-3000:]
-    times = json.loads(held.read_text())
-    assert ours.returncode == 0, ours.stdout + ours.stderr
+    ls_end, times = _deploy_while_held(sm, holder, held, project, cache, "review:skill")
     got = records(project)
     assert ("review", "command", "claude_code") in got, (
         f"SkillMeat's record was dropped: {sorted(got)}"
@@ -242,23 +249,9 @@ def test_skillmeat_ls_waits_for_skillmeats_lock_on_a_copy(
     holder, held = _hold(
         sm, tmp_path, {"destination": str(destination), "source": str(source)}, hold=2.5
     )
-    ours = smreal.skillmeat_ls(
-        "deploy",
-        "--project",
-        project,
-        "--collection",
-        "default",
-        "--overwrite",
-        "review:skill",
-        home=sm.smhome,
-        cache=cache,
-        timeout=120,
+    ls_end, times = _deploy_while_held(
+        sm, holder, held, project, cache, "--overwrite", "review:skill"
     )
-    ls_end = time.monotonic()
-    _, err = holder.communicate(timeout=60)
-    assert holder.returncode == 0, err[-3000:]
-    times = json.loads(held.read_text())
-    assert ours.returncode == 0, ours.stdout + ours.stderr
     assert ls_end > times["swapped"], (
         "skillmeat-ls replaced the folder while SkillMeat held its lock"
     )
