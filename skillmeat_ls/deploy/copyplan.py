@@ -23,6 +23,7 @@ import fnmatch
 import hashlib
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -96,15 +97,9 @@ def plan_copy(artifact: CollectionArtifact, root: str, real_paths: RealPaths) ->
         raise Refused(f"{artifact.rel_path} is missing from collection folder {root}") from exc
     except OSError as exc:
         raise Refused(f"cannot read {artifact.rel_path}: {exc.strerror or exc}") from exc
-    if stat.S_ISREG(mode):
-        plan = CopyPlan(source, False)
-        plan.files.append(("", source))
-        return plan
-    if not stat.S_ISDIR(mode):
-        raise Refused(f"{artifact.rel_path} is neither a file nor a folder")
-    plan = CopyPlan(source, True)
-    _walk(plan, source, "", root, {source})
-    return plan
+    return _file_or_folder(
+        source, mode, artifact.rel_path, lambda plan: _walk(plan, source, "", root, {source})
+    )
 
 
 def _walk(plan: CopyPlan, directory: str, prefix: str, root: str, chain: set[str]) -> None:
@@ -174,14 +169,22 @@ def plan_verbatim(source: Path, shown: str) -> CopyPlan:
         mode = os.stat(real).st_mode
     except OSError as exc:
         raise Refused(f"cannot read {shown}: {exc.strerror or exc}") from exc
+    return _file_or_folder(real, mode, shown, lambda plan: _walk_verbatim(plan, real, "", shown))
+
+
+def _file_or_folder(
+    source: str, mode: int, shown: str, walk: Callable[[CopyPlan], None]
+) -> CopyPlan:
+    """The plan of copying ``source`` (of stat ``mode``): the file itself, or the folder's entries
+    as ``walk`` finds them; :class:`Refused` for anything else."""
     if stat.S_ISREG(mode):
-        plan = CopyPlan(real, False)
-        plan.files.append(("", real))
+        plan = CopyPlan(source, False)
+        plan.files.append(("", source))
         return plan
     if not stat.S_ISDIR(mode):
         raise Refused(f"{shown} is neither a file nor a folder")
-    plan = CopyPlan(real, True)
-    _walk_verbatim(plan, real, "", shown)
+    plan = CopyPlan(source, True)
+    walk(plan)
     return plan
 
 
