@@ -598,5 +598,7 @@ def editor_timeout() -> float:
 
 def _inside_any(path: Path, folders: list[Path]) -> bool:
     """Whether ``path`` (links resolved) is one of ``folders`` or lies under one."""
-    real = path.resolve()
-    return any(real == f.resolve() or f.resolve() in real.parents for f in folders)
+    from skillmeat_ls.deploy.paths import inside
+
+    real = os.path.realpath(path)
+    return any(inside(real, os.path.realpath(folder)) for folder in folders)
