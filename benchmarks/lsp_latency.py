@@ -8,8 +8,14 @@ generated unified files: spawn → ``initialize`` result, ``didOpen`` → first 
 with a real SkillMeat home (the file's collection) and the deployed copies on disk, so every
 semantic rule — collections, disk, drift — runs on every edit.
 
-A second table: a workspace of 1,000 projects of 50 records each, from ``initialized`` until every
-file's diagnostics arrived, and the latency of an edit in an open file meanwhile.
+skillmeat-ls runs twice on each fixture: *cold* (a new cache: every collection artifact and every
+deployed copy is hashed) and *warm* (a restart on the cache the cold run left: only what changed
+would be hashed again).
+
+A second table: a workspace of 1,000 projects of 50 records each, cold and warm, from
+``initialized`` until every file's diagnostics arrived, and the latency of an edit in an open file
+meanwhile. A third: ``skillmeat-ls check`` over the same workspace from the CLI, cold and warm,
+next to ``tombi lint`` on the same files (which checks TOML syntax only).
 
 tombi comes from PyPI (``pip install tombi``) and runs as ``tombi lsp --offline``.
 """
@@ -23,6 +29,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -51,6 +58,8 @@ class Client:
     published: dict[str, list[tuple[float, int | None]]] = field(default_factory=dict)
     waiters: list[tuple[str, int | None, asyncio.Future[float]]] = field(default_factory=list)
     reader: asyncio.Task[None] | None = None
+    #: When skillmeat-ls said its cache and index are ready (``skillmeat/status``).
+    ready_at: float | None = None
 
     async def send(self, message: dict[str, Any]) -> None:
         body = json.dumps(message).encode()
@@ -99,6 +108,8 @@ class Client:
                 result = [{"uri": self.workspace.as_uri(), "name": "bench"}]
             await self.send({"jsonrpc": "2.0", "id": message["id"], "result": result})
             return
+        if method == "skillmeat/status" and message["params"].get("state") != "initializing":
+            self.ready_at = self.ready_at or time.perf_counter()
         if method == "textDocument/publishDiagnostics":
             now = time.perf_counter()
             params = message["params"]
@@ -205,6 +216,9 @@ class Row:
     records: int
     initialize_ms: float
     open_ms: float
+    #: didOpen until diagnostics computed with the collections index (skillmeat-ls publishes a
+    #: first set before its index is ready, then the complete one).
+    complete_ms: float
     change_median_ms: float
     change_p90_ms: float
     rss_mb: float
@@ -215,13 +229,21 @@ async def measure(name: str, command: list[str], path: Path, records: int, edits
     workspace = path.parents[2]
     client, init_s = await spawn(command, workspace, options)
     uri, text = path.as_uri(), path.read_text()
-    if name == "skillmeat-ls":
+    if name.startswith("skillmeat-ls"):
         await asyncio.sleep(0)  # the server indexes in the background; opening does not wait
     opened = client.diagnostics_for(uri, 1)
     start = time.perf_counter()
     await client.notify("textDocument/didOpen", {"textDocument": {
         "uri": uri, "languageId": "toml", "version": 1, "text": text}})
     open_s = await asyncio.wait_for(opened, timeout=300) - start
+    complete_s = open_s
+    if name.startswith("skillmeat-ls"):
+        while client.ready_at is None:
+            await asyncio.sleep(0.005)
+        ready = client.ready_at
+        while not any(at >= ready for at, _ in client.published.get(uri, [])):
+            await asyncio.sleep(0.005)
+        complete_s = min(at for at, _ in client.published[uri] if at >= ready) - start
     await asyncio.sleep(1.0)  # let background indexing settle before timing edits
     edited = one_line_edit(text)
     line = text[: text.find("local_modifications = false", len(text) // 2)].count("\n")
@@ -241,53 +263,86 @@ async def measure(name: str, command: list[str], path: Path, records: int, edits
     rss = peak_rss_mb(client.process.pid)
     await stop(client)
     p90 = sorted(timings)[max(0, int(0.9 * len(timings)) - 1)]
-    return Row(name, records, init_s * 1000, open_s * 1000, statistics.median(timings) * 1000,
-               p90 * 1000, rss)
+    return Row(name, records, init_s * 1000, open_s * 1000, complete_s * 1000,
+               statistics.median(timings) * 1000, p90 * 1000, rss)
 
 
-async def workspace_scale(projects: int, records: int) -> tuple[float, float]:
+async def workspace_scale(root: Path, files: list[Path], cache: Path) -> tuple[float, float]:
     """Seconds from ``initialized`` until every file's diagnostics arrived, and the median
     latency (ms) of edits to an open file made meanwhile."""
+    options = {"home": str(root / "home"), "cachePath": str(cache)}
+    command = [sys.executable, "-m", "skillmeat_ls", "--stdio"]
+    client, _ = await spawn(command, root / "workspace", options)
+    start = time.perf_counter()
+    uris = {f.as_uri() for f in files}
+    first = files[0]
+    text = first.read_text()
+    await client.notify("textDocument/didOpen", {"textDocument": {
+        "uri": first.as_uri(), "languageId": "toml", "version": 1, "text": text}})
+    edit_times = []
+    version = 1
+    while not uris <= set(client.published):
+        version += 1
+        done = client.diagnostics_for(first.as_uri(), version)
+        sent = time.perf_counter()
+        await client.notify("textDocument/didChange", {
+            "textDocument": {"uri": first.as_uri(), "version": version},
+            "contentChanges": [{"text": text + "\n" * (version % 2)}]})
+        edit_times.append(await asyncio.wait_for(done, timeout=300) - sent)
+        await asyncio.sleep(0.05)
+        if time.perf_counter() - start > 120:
+            break
+    elapsed = time.perf_counter() - start
+    await stop(client)
+    return elapsed, statistics.median(edit_times) * 1000 if edit_times else float("nan")
+
+
+def timed_run(command: list[str]) -> float:
+    """Seconds ``command`` takes (its output discarded; a failure to start is an error)."""
+    start = time.perf_counter()
+    subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return time.perf_counter() - start
+
+
+async def workspace_tables(projects: int, records: int, tombi: str | None) -> None:
+    """The workspace in the server (cold, warm) and from the CLI (cold, warm, tombi lint)."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         files = [build_fixture(root, records, f"p{i:04d}", with_home=i == 0)
                  for i in range(projects)]
         os.sync()  # let the kernel write the fixture out before anything is timed
-        options = {"home": str(root / "home"), "cachePath": str(root / "cache.db")}
-        command = [sys.executable, "-m", "skillmeat_ls", "--stdio"]
-        client, _ = await spawn(command, root / "workspace", options)
-        start = time.perf_counter()
-        uris = {f.as_uri() for f in files}
-        first = files[0]
-        text = first.read_text()
-        await client.notify("textDocument/didOpen", {"textDocument": {
-            "uri": first.as_uri(), "languageId": "toml", "version": 1, "text": text}})
-        edit_times = []
-        version = 1
-        while not uris <= set(client.published):
-            version += 1
-            done = client.diagnostics_for(first.as_uri(), version)
-            sent = time.perf_counter()
-            await client.notify("textDocument/didChange", {
-                "textDocument": {"uri": first.as_uri(), "version": version},
-                "contentChanges": [{"text": text + "\n" * (version % 2)}]})
-            edit_times.append(await asyncio.wait_for(done, timeout=300) - sent)
-            await asyncio.sleep(0.05)
-            if time.perf_counter() - start > 120:
-                break
-        elapsed = time.perf_counter() - start
-        await stop(client)
-        return elapsed, statistics.median(edit_times) * 1000 if edit_times else float("nan")
+        label = f"{projects:,} projects x {records} records"
+        print(f"\nworkspace of {label}: seconds from initialized to every file's diagnostics")
+        print(f"{'server':<20}{'all diagnostics s':>18}{'edit meanwhile ms':>19}")
+        for run in ("cold", "warm"):
+            elapsed, edit_ms = await workspace_scale(root, files, root / "server-cache.db")
+            print(f"{'skillmeat-ls ' + run:<20}{elapsed:>18.2f}{edit_ms:>19.1f}")
+
+        check = [sys.executable, "-m", "skillmeat_ls", "--home", str(root / "home"),
+                 "--cache", str(root / "check-cache.db"), "check", str(root / "workspace")]
+        rows = [(f"skillmeat-ls check {run}", timed_run(check)) for run in ("cold", "warm")]
+        if tombi is not None:
+            rows.append(("tombi lint", timed_run([tombi, "lint", "--offline", "--quiet",
+                                                  *map(str, files)])))
+        print(f"\nthe CLI over the same {len(files):,} files (tombi lint: TOML syntax only)")
+        print(f"{'command':<26}{'seconds':>9}{'vs tombi':>10}")
+        floor = rows[-1][1] if tombi is not None else None
+        for name, seconds in rows:
+            ratio = f"{seconds / floor:.2f}x" if floor else "-"
+            print(f"{name:<26}{seconds:>9.2f}{ratio:>10}")
 
 
 async def main_async(args: argparse.Namespace) -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     tombi = shutil.which("tombi") or str(Path(sys.executable).with_name("tombi"))
+    ours = [sys.executable, "-m", "skillmeat_ls", "--stdio"]
     servers: list[tuple[str, list[str]]] = [
-        ("skillmeat-ls", [sys.executable, "-m", "skillmeat_ls", "--stdio"]),
+        ("skillmeat-ls cold", ours),  # a new cache
+        ("skillmeat-ls warm", ours),  # a restart on the cache the cold run left
         ("bare pygls", [sys.executable, str(HERE / "bare_server.py")]),
     ]
-    if not args.no_tombi and Path(tombi).exists():
+    have_tombi = not args.no_tombi and Path(tombi).exists()
+    if have_tombi:
         servers.append(("tombi", [tombi, "lsp", "--offline"]))
     elif not args.no_tombi:
         print("tombi not found (pip install tombi); its rows are left out\n")
@@ -298,29 +353,33 @@ async def main_async(args: argparse.Namespace) -> None:
             os.sync()
             options = {"home": str(Path(tmp) / "home"), "cachePath": str(Path(tmp) / "cache.db")}
             for name, command in servers:
+                ours_here = name.startswith("skillmeat-ls")
                 rows.append(await measure(name, command, path, size, args.edits,
-                                          options if name == "skillmeat-ls" else None))
-    print(f"{'server':<14}{'records':>8}{'init ms':>9}{'open ms':>9}{'edit med':>10}"
-          f"{'edit p90':>10}{'RSS MB':>8}")
+                                          options if ours_here else None))
+    print(f"{'server':<19}{'records':>8}{'init ms':>9}{'open ms':>9}{'complete':>10}"
+          f"{'edit med':>10}{'edit p90':>10}{'RSS MB':>8}")
     for row in rows:
-        print(f"{row.server:<14}{row.records:>8}{row.initialize_ms:>9.0f}{row.open_ms:>9.0f}"
-              f"{row.change_median_ms:>10.1f}{row.change_p90_ms:>10.1f}{row.rss_mb:>8.0f}")
+        print(f"{row.server:<19}{row.records:>8}{row.initialize_ms:>9.0f}{row.open_ms:>9.0f}"
+              f"{row.complete_ms:>10.0f}{row.change_median_ms:>10.1f}{row.change_p90_ms:>10.1f}"
+              f"{row.rss_mb:>8.0f}")
+    print("open: didOpen to first diagnostics; complete: to diagnostics with the collections "
+          "index (the same for the others)")
     by = {(r.server, r.records): r for r in rows}
-    print("\nskillmeat-ls / tombi (edit median, RSS) and / bare pygls (initialize):")
+    print("\nskillmeat-ls warm / tombi (open, edit median and p90, RSS) and / bare pygls (RSS):")
     for size in sizes:
-        ours, peer, bare = by.get(("skillmeat-ls", size)), by.get(("tombi", size)), by.get(
-            ("bare pygls", size))
+        warm, peer, bare = (by.get((server, size)) for server in
+                            ("skillmeat-ls warm", "tombi", "bare pygls"))
         parts = [f"{size:>6} records:"]
-        if ours and peer:
-            parts.append(f"edit {ours.change_median_ms / peer.change_median_ms:.2f}x")
-            parts.append(f"RSS {ours.rss_mb / peer.rss_mb:.2f}x")
-        if ours and bare:
-            parts.append(f"initialize {ours.initialize_ms / bare.initialize_ms:.2f}x floor")
+        if warm and peer:
+            parts.append(f"open {warm.open_ms / peer.open_ms:.2f}x")
+            parts.append(f"edit {warm.change_median_ms / peer.change_median_ms:.2f}x")
+            parts.append(f"p90 {warm.change_p90_ms / peer.change_p90_ms:.2f}x")
+            parts.append(f"RSS {warm.rss_mb / peer.rss_mb:.2f}x")
+        if warm and bare:
+            parts.append(f"RSS {warm.rss_mb / bare.rss_mb:.2f}x floor")
         print("  ".join(parts))
     if args.workspace:
-        elapsed, edit_ms = await workspace_scale(1000, 50)
-        print(f"\nworkspace of 1,000 projects x 50 records: all diagnostics {elapsed:.1f} s "
-              f"after initialized; edits meanwhile answered in {edit_ms:.0f} ms (median)")
+        await workspace_tables(1000, 50, tombi if have_tombi else None)
 
 
 def main() -> None:

@@ -78,9 +78,12 @@ def _is_real_dir(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def _iter_files(top: str, within: str | None = None) -> Iterator[tuple[str, os.DirEntry[str]]]:
-    """``(relative path, entry)`` of every file the hash covers, in ``sorted(rglob)`` order;
-    with ``within``, every entry is first checked by :func:`_confined`."""
+def _iter_files(
+    top: str, within: str | None = None, *, folders: bool = False
+) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """``(relative path, entry)`` of every file the hash covers, in ``sorted(rglob)`` order
+    (with ``folders``, each folder it descends into too, before its content); with ``within``,
+    every entry is first checked by :func:`_confined`."""
     stack: list[tuple[str, Iterator[os.DirEntry[str]]]] = []
 
     def listing(directory: str) -> Iterator[os.DirEntry[str]]:
@@ -104,6 +107,8 @@ def _iter_files(top: str, within: str | None = None) -> Iterator[tuple[str, os.D
         if within is not None:
             _confined(rel, entry, within)
         if _is_real_dir(entry):
+            if folders:
+                yield rel + "/", entry
             stack.append((rel + "/", listing(entry.path)))
         elif entry.is_file():  # follows symlinks; False for broken links, fifos, sockets
             yield rel, entry
@@ -145,14 +150,18 @@ def tree_fingerprint(path: str | os.PathLike[str]) -> str:
     """A digest of the stat data of everything :func:`content_hash` would read at ``path``.
 
     For a file: its size, mtime (ns) and inode. For a directory: the relative path, size, mtime
-    and inode of every file the hash covers (a symlinked file by its target's stat), in hash order.
-    No contents are read. Raises ``FileNotFoundError`` if ``path`` does not exist.
+    and inode of every file the hash covers (a symlinked file by its target's stat) and of every
+    folder on the way, the top one included, in hash order: a folder's mtime changes whenever an
+    entry is added, removed or renamed in it, so a new symlink or FIFO (which the hash refuses
+    within a profile root) changes the fingerprint too. No contents are read. Raises
+    ``FileNotFoundError`` if ``path`` does not exist.
     """
     st = os.stat(path)
     digest = hashlib.blake2b(digest_size=20)
     if stat.S_ISDIR(st.st_mode):
         kind = "d"
-        for rel, entry in _iter_files(os.fspath(path)):
+        digest.update(f"/\0{st.st_mtime_ns}\0{st.st_ino}\n".encode())
+        for rel, entry in _iter_files(os.fspath(path), folders=True):
             try:
                 file_stat = entry.stat()
             except FileNotFoundError:  # removed while walking; the hash would skip it too

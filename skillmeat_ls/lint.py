@@ -12,13 +12,24 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from skillmeat_ls.analysis import analyze_path, context_for
 from skillmeat_ls.document import Document
 from skillmeat_ls.index import CollectionIndex, open_index
 from skillmeat_ls.project_config import ConfigCache
 from skillmeat_ls.rules import Analyzer, Diagnostic, RuleSettings, Severity
-from skillmeat_ls.workspace import DiskProbe, RefusedFile, find_deployment_files
+from skillmeat_ls.workspace import (
+    CopyHasher,
+    CopyHashes,
+    DiskProbe,
+    RefusedFile,
+    confined_hash,
+    find_deployment_files,
+)
+
+if TYPE_CHECKING:
+    from skillmeat_ls.cache import Cache
 
 log = logging.getLogger(__name__)
 
@@ -48,18 +59,29 @@ class LintResult:
 
 def load_index(home: Path, cache_path: Path | None, notes: list[str]) -> CollectionIndex | None:
     """The collections of ``home``, through the cache when possible; None without a home."""
-    from skillmeat_ls.cache import CacheState
+    cache, index = _open(home, cache_path, notes)
+    if cache is not None:
+        cache.close()
+    return index
+
+
+def _open(
+    home: Path, cache_path: Path | None, notes: list[str]
+) -> tuple[Cache | None, CollectionIndex | None]:
+    """The cache (left open for the caller, None without a path) and the collections of
+    ``home`` read through it (None without a home); what is wrong with either goes to ``notes``."""
+    from skillmeat_ls.cache import CacheState, initialize_cache
 
     if not (home / "collections").is_dir():
         notes.append(f"no SkillMeat collections under {home}: collection checks skipped")
-        return None
-    cache, index = open_index(home, cache_path)
-    if cache is not None:
-        if cache.status.state is not CacheState.READY:
-            notes.append(f"cache: {cache.status.message}")
-        cache.close()
-    notes.extend(f"{p.path}: {p.message}" for p in index.problems)
-    return index
+        cache = initialize_cache(cache_path) if cache_path is not None else None
+        index = None
+    else:
+        cache, index = open_index(home, cache_path)
+        notes.extend(f"{p.path}: {p.message}" for p in index.problems)
+    if cache is not None and cache.status.state is not CacheState.READY:
+        notes.append(f"cache: {cache.status.message}")
+    return cache, index
 
 
 def shown_path(path: Path) -> str:
@@ -85,7 +107,10 @@ def lint_paths(
     settings: RuleSettings | None = None,
     *,
     shard: tuple[int, int] | None = None,
+    copy_hasher: CopyHasher = confined_hash,
 ) -> LintResult:
+    """Analyse every deployment file under ``paths`` (in shard K of N only, with ``shard``);
+    ``copy_hasher`` hashes the deployed copies whose hash the cache does not hold."""
     notes: list[str] = []
     files = list(dict.fromkeys(find_deployment_files(paths)))
     if shard is not None:
@@ -95,15 +120,21 @@ def lint_paths(
     settled = settle({path.parent for path in files})
     notes.extend(settled.done)
     unsettled = settled.unsettled
-    index = load_index(home, cache_path, notes) if files else None
-    disk = DiskProbe(one_shot=True)
-    configs = ConfigCache(stops=(Path.cwd(),))
-    reports = [
-        FileReport(path, None, error=f"not analysed: {unsettled[path.parent]}")
-        if path.parent in unsettled
-        else lint_file(path, index, disk, settings, configs)
-        for path in files
-    ]
+    cache, index = _open(home, cache_path, notes) if files else (None, None)
+    try:
+        disk = DiskProbe(one_shot=True, store=_stored_copies(cache), hasher=copy_hasher)
+        disk.preload(path.parent for path in files)
+        configs = ConfigCache(stops=(Path.cwd(),))
+        reports = [
+            FileReport(path, None, error=f"not analysed: {unsettled[path.parent]}")
+            if path.parent in unsettled
+            else lint_file(path, index, disk, settings, configs)
+            for path in files
+        ]
+        disk.save()
+    finally:
+        if cache is not None:
+            cache.close()
     for config in configs.configs():  # a bad config file is a finding of its own
         if config.problems:
             reports.append(
@@ -115,6 +146,15 @@ def lint_paths(
                 )
             )
     return LintResult(reports, notes)
+
+
+def _stored_copies(cache: Cache | None) -> CopyHashes | None:
+    """The cache's copy hashes: a warm ``check`` re-hashes only the copies that changed."""
+    if cache is None:
+        return None
+    from skillmeat_ls.cache.copies import StoredCopies
+
+    return StoredCopies(cache.engine)
 
 
 def lint_file(

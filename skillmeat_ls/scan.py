@@ -3,7 +3,9 @@
 The server analyses open documents itself (it keeps their parse for the next keystroke); the
 hundreds of deployment files a workspace may hold on disk are analysed here, in worker
 processes that each get the collections index once and return diagnostics with their positions
-already computed, so the server only has to send them.
+already computed, so the server only has to send them. A worker also gets the copy hashes the
+server knows for its files' profile roots, and returns those it had to compute, for the server to
+store: workers never open the cache.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from skillmeat_ls.analysis import analyze_path, context_for, interrupted, refuse
 from skillmeat_ls.document import Document
 from skillmeat_ls.project_config import ConfigCache
 from skillmeat_ls.rules import Analyzer, Diagnostic, RuleSettings
-from skillmeat_ls.workspace import DiskProbe, RefusedFile
+from skillmeat_ls.workspace import DiskProbe, HandedCopies, KnownCopy, RefusedFile
 
 if TYPE_CHECKING:
     from skillmeat_ls.index import CollectionIndex
@@ -45,6 +47,14 @@ class PlacedDiagnostic:
 class FileDiagnostics:
     path: Path
     diagnostics: tuple[PlacedDiagnostic, ...]
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """A worker's answer: each file's diagnostics, and the copy hashes it computed."""
+
+    files: list[FileDiagnostics]
+    learned: dict[str, KnownCopy]
 
 
 def place(
@@ -101,13 +111,18 @@ def analyze_batch(
     paths: Sequence[Path],
     stops: tuple[Path, ...] = (),
     unsettled: Mapping[Path, str] | None = None,
-) -> list[FileDiagnostics]:
+    copies: Mapping[str, KnownCopy] | None = None,
+) -> BatchResult:
     """In a worker: analyse each file as it is on disk (unreadable files are left out), with
     its project's config file (searched up to the workspace folders ``stops``); a file in a root
-    of ``unsettled`` (an interrupted request that could not be settled) is not analysed."""
+    of ``unsettled`` (an interrupted request that could not be settled) is not analysed. The
+    copy hashes of ``copies`` are reused while their fingerprints hold (without it, none are
+    fingerprinted nor returned)."""
     assert _settings is not None
     rules, encoding = _settings
-    disk = DiskProbe(one_shot=True)
+    handed = HandedCopies(copies) if copies is not None else None
+    disk = DiskProbe(one_shot=True, store=handed)
+    disk.preload(path.parent for path in paths)
     configs = ConfigCache(stops=stops)
     results = []
     for path in paths:
@@ -121,7 +136,8 @@ def analyze_batch(
         except (OSError, ValueError):
             continue
         results.append(FileDiagnostics(path, place(found.document, found.diagnostics, encoding)))
-    return results
+    disk.save()
+    return BatchResult(results, handed.learned if handed is not None else {})
 
 
 def worker_pool(rules: RuleSettings, encoding: str) -> ProcessPoolExecutor:

@@ -39,8 +39,11 @@ from skillmeat_ls.rules import (
     RuleSettings,
 )
 from skillmeat_ls.workspace import (
+    CopyHasher,
     DiskProbe,
+    KnownCopy,
     RefusedFile,
+    confined_hash,
     find_deployment_files,
     is_deployment_file,
 )
@@ -153,12 +156,13 @@ class SessionSnapshot:
 class Session:
     """Settings, cache, collections and analyses. Changed on the engine thread only."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, copy_hasher: CopyHasher = confined_hash) -> None:
+        """``copy_hasher`` hashes the deployed copies the session cannot reuse a hash for."""
         self._settings = settings
         self._status = ServerStatus("initializing", "opening the cache", None)
         self._index: CollectionIndex | None = None
         self._index_generation = 0
-        self.disk = DiskProbe(freshness=DISK_FRESHNESS_S)
+        self.disk = DiskProbe(freshness=DISK_FRESHNESS_S, hasher=copy_hasher)
         self.cache: Cache | None = None
         self._files: dict[Path, _FileAnalyses] = {}
         #: Profile roots whose interrupted request could not be settled, and why.
@@ -215,7 +219,10 @@ class Session:
             self._publish()
             return self._status
         assert cache is not None  # a cache path was given
+        from skillmeat_ls.cache.copies import StoredCopies
+
         self.cache = cache
+        self.disk.use_store(StoredCopies(cache.engine))
         report(f"indexing collections in {self._settings.home}", 50)
         self._set_index(index)
         cache_status = cache.status
@@ -270,9 +277,27 @@ class Session:
         self.disk.forget(project)
         self._publish()
 
+    def save_copies(self) -> None:
+        """Store the copy hashes computed (and drop those invalidated) since the last save."""
+        self._claim()
+        self.disk.save()
+
+    def copies_of(self, roots: Iterable[Path]) -> dict[str, KnownCopy]:
+        """What is known about the copies in these profile roots (for a scan worker)."""
+        self._claim()
+        return self.disk.copies_of(roots)
+
+    def learn_copies(self, learned: Mapping[str, KnownCopy]) -> None:
+        """Take and store the copy hashes a scan worker computed."""
+        self._claim()
+        self.disk.learn(learned)
+        self.disk.save()
+
     def close(self) -> None:
         self._claim()
         if self.cache is not None:
+            self.disk.save()
+            self.disk.use_store(None)
             self.cache.close()
             self.cache = None
 

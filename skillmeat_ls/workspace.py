@@ -10,7 +10,10 @@ siblings) are never deployment files.
 profile root and refuses anything that resolves outside it (``..``, absolute paths,
 symlinks that point out), so a hostile ``artifact_path`` is never read through. Hashes of
 project copies are memoised by a cheap stat fingerprint, so re-analysing after a keystroke
-does not re-hash unchanged artifacts.
+does not re-hash unchanged artifacts; given a :class:`CopyHashes` store (the cache's
+``copy_hashes``, or the rows the server hands a scan worker), what it hashed is kept across
+restarts too, under the same rule: a hash is reused only while the copy's fingerprint is
+unchanged, and a file event under a copy drops its stored hash.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ import os
 import posixpath
 import stat
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from skillmeat_ls.errors import UserFacingError
 from skillmeat_ls.hashing import LeavesRoot, content_hash, tree_fingerprint
@@ -56,6 +61,59 @@ def contained(root: Path, relative: str) -> Path | None:
     return root / relative
 
 
+@dataclass(frozen=True)
+class KnownCopy:
+    """What was learned about one deployed copy: valid while its fingerprint is unchanged."""
+
+    #: The real path of the profile root the copy was confined to when hashed.
+    root: str
+    fingerprint: str
+    content_hash: str | None
+    #: Why it is not hashed: the entry inside the copy that leads outside ``root`` (SM133).
+    leaves: str | None = None
+
+
+class CopyHashes(Protocol):
+    """Where a :class:`DiskProbe` keeps the copy hashes it computed, between runs."""
+
+    def known(self, roots: Iterable[str]) -> Mapping[str, KnownCopy]:
+        """The copies stored under the real profile roots ``roots``, by real path."""
+        ...
+
+    def save(self, learned: Mapping[str, KnownCopy], forgotten: Iterable[str] = ()) -> None:
+        """Forget what is stored at or under the paths ``forgotten``, then store ``learned``."""
+        ...
+
+
+class HandedCopies:
+    """A :class:`CopyHashes` over rows handed in (a scan worker gets them from the server):
+    what is saved is collected in ``learned``, for the server to store."""
+
+    def __init__(self, rows: Mapping[str, KnownCopy]) -> None:
+        self.rows_by_root: dict[str, dict[str, KnownCopy]] = {}
+        for path, copy in rows.items():
+            self.rows_by_root.setdefault(copy.root, {})[path] = copy
+        self.learned: dict[str, KnownCopy] = {}
+
+    def known(self, roots: Iterable[str]) -> Mapping[str, KnownCopy]:
+        return {
+            path: copy for root in roots for path, copy in self.rows_by_root.get(root, {}).items()
+        }
+
+    def save(self, learned: Mapping[str, KnownCopy], forgotten: Iterable[str] = ()) -> None:
+        self.learned.update(learned)
+
+
+CopyHasher = Callable[[Path, str], str]
+"""Computes the content hash of a deployed copy, confined to a real profile root (the seam for
+counting or injecting hash computations)."""
+
+
+def confined_hash(path: Path, within: str) -> str:
+    """:func:`~skillmeat_ls.hashing.content_hash` of a copy that must not lead outside ``within``."""
+    return content_hash(path, within=within)
+
+
 class DiskProbe:
     """Existence and content hashes of artifacts inside profile roots (``.claude/``, ...).
 
@@ -64,19 +122,35 @@ class DiskProbe:
     calls ``forget`` when the editor reports a file change, so typing does not re-stat every
     deployed artifact on every keystroke. Directory resolutions are shared by every artifact in
     that directory, so a record costs about one ``lstat`` and one fingerprint ``stat``.
+
+    A hash is reused only while the copy's :func:`~skillmeat_ls.hashing.tree_fingerprint` is the
+    one it was computed from; with a ``store``, hashes computed by earlier runs are reused the
+    same way, and :meth:`save` hands the store what this probe hashed (and forgot) since.
+    ``hasher`` computes each hash the probe cannot reuse.
     """
 
-    def __init__(self, freshness: float | None = None, *, one_shot: bool = False) -> None:
+    def __init__(
+        self,
+        freshness: float | None = None,
+        *,
+        one_shot: bool = False,
+        store: CopyHashes | None = None,
+        hasher: CopyHasher = confined_hash,
+    ) -> None:
         self.freshness = freshness
-        # A one-shot probe (a `check` run, a worker of the workspace scan) never looks twice,
-        # so it skips the stat fingerprints that only serve to reuse a hash later.
-        self._one_shot = one_shot
+        # A one-shot probe (a `check` run, a worker of the workspace scan) never looks twice, so
+        # without a store it skips the stat fingerprints that only serve to reuse a hash later.
+        self._fingerprints = store is not None or not one_shot
+        self._store = store
+        self._hasher = hasher
         self._stamp = time.monotonic()
         self._real_dirs: dict[str, str] = {}
         self._resolved: dict[tuple[str, str], str | None] = {}
-        self._hashes: dict[str, tuple[str, str | None]] = {}  # path -> (fingerprint, hash)
+        self._copies: dict[str, KnownCopy] = {}  # real path -> what was learned about it
+        self._stored_roots: set[str] = set()  # real roots whose stored copies were read
+        self._learned: dict[str, KnownCopy] = {}  # hashed since the last save
+        self._forgotten: set[str] = set()  # invalidated since the last save
         self._checked: dict[str, str | None] = {}  # path -> hash, verified in this window
-        self._leaving: dict[str, str] = {}  # path -> why its hash is not judged (SM133)
         #: Bumped whenever a window ends: results computed from an older one are stale.
         self.generation = 0
 
@@ -126,6 +200,40 @@ class DiskProbe:
     def exists(self, root: Path, relative: str) -> bool:
         return self.resolve(root, relative) is not None
 
+    def use_store(self, store: CopyHashes | None) -> None:
+        """Keep hashes in ``store`` from now on (None: in memory only); what was learned so far
+        is saved there at the next :meth:`save`."""
+        self._store = store
+        self._stored_roots.clear()
+        self._fingerprints = self._fingerprints or store is not None
+
+    def copies_of(self, roots: Iterable[Path]) -> dict[str, KnownCopy]:
+        """What is known (here or in the store) about the copies in these profile roots: the rows
+        to hand a worker that analyses their files."""
+        real = {self._real_dir(os.fspath(root)) for root in roots}
+        self.preload(Path(root) for root in real)
+        return {path: copy for path, copy in self._copies.items() if copy.root in real}
+
+    def learn(self, learned: Mapping[str, KnownCopy]) -> None:
+        """Take what another probe (a worker's) hashed, to reuse and to save."""
+        self._copies.update(learned)
+        self._learned.update(learned)
+
+    def preload(self, roots: Iterable[Path]) -> None:
+        """Read the stored copies of many profile roots at once (one query, not one per root)."""
+        if self._store is None:
+            return
+        wanted = {self._real_dir(os.fspath(root)) for root in roots} - self._stored_roots
+        if wanted:
+            for path, copy in self._store.known(wanted).items():
+                self._copies.setdefault(path, copy)
+            self._stored_roots |= wanted
+
+    def _known(self, path: str, within: str) -> KnownCopy | None:
+        if self._store is not None and within not in self._stored_roots:
+            self.preload([Path(within)])
+        return self._copies.get(path)
+
     def hash(self, root: Path, relative: str) -> str | None:
         """SkillMeat's content hash of ``root/relative``; None if absent, unreadable, outside, or
         holding an entry that leads outside ``root`` (then :meth:`leaving` says which)."""
@@ -134,22 +242,30 @@ class DiskProbe:
             return None
         if path in self._checked:
             return self._checked[path]
+        within = self._real_dir(os.fspath(root))
         try:
-            fingerprint = "" if self._one_shot else tree_fingerprint(path)
-            cached = self._hashes.get(path)
-            if cached is not None and fingerprint and cached[0] == fingerprint:
-                digest = cached[1]
-            else:
-                self._leaving.pop(path, None)
-                digest = content_hash(Path(path), within=self._real_dir(os.fspath(root)))
-        except LeavesRoot as exc:
-            self._leaving[path] = f"{relative}/{exc.rel} is {exc.reason}"
-            digest = None
+            fingerprint = tree_fingerprint(path) if self._fingerprints else ""
         except (OSError, ValueError):
-            digest, fingerprint = None, ""
-        self._hashes[path] = (fingerprint, digest)
-        self._checked[path] = digest
-        return digest
+            self._copies.pop(path, None)
+            self._checked[path] = None
+            return None
+        copy = self._known(path, within)
+        if copy is None or not fingerprint or (copy.fingerprint, copy.root) != (fingerprint, within):
+            copy = self._hash(path, within, fingerprint)
+        self._copies[path] = copy
+        self._checked[path] = copy.content_hash
+        return copy.content_hash
+
+    def _hash(self, path: str, within: str, fingerprint: str) -> KnownCopy:
+        try:
+            copy = KnownCopy(within, fingerprint, self._hasher(Path(path), within))
+        except LeavesRoot as exc:
+            copy = KnownCopy(within, fingerprint, None, f"{exc.rel} is {exc.reason}")
+        except (OSError, ValueError):
+            return KnownCopy(within, "", None)  # unreadable: looked at again next time
+        if fingerprint:
+            self._learned[path] = copy
+        return copy
 
     def leaving(self, root: Path, relative: str) -> str | None:
         """Why the copy at ``root/relative`` is not hashed (an entry in it leads outside
@@ -158,23 +274,33 @@ class DiskProbe:
         if path is None:
             return None
         self.hash(root, relative)
-        return self._leaving.get(path)
+        copy = self._copies.get(path)
+        return f"{relative}/{copy.leaves}" if copy is not None and copy.leaves else None
 
     def forget(self, path: Path | None = None) -> None:
-        """Start a new window: everything is looked at again (hashes only if ``path``, or
-        anything under it, changed)."""
+        """Start a new window: everything is looked at again. A hash is computed again only if
+        its copy's fingerprint changed or, given ``path``, the copy is at or under it (a file
+        event there): what is stored for them is dropped too, at the next :meth:`save`."""
         self._stamp = time.monotonic()
         self.generation += 1
         self._real_dirs.clear()
         self._resolved.clear()
         self._checked.clear()
         if path is None:
-            self._hashes.clear()
-            self._leaving.clear()
             return
         prefix = os.path.realpath(path)
-        for known in [p for p in self._hashes if p == prefix or p.startswith(prefix + os.sep)]:
-            del self._hashes[known]
+        under = prefix + os.sep
+        for known in [p for p in self._copies if p == prefix or p.startswith(under)]:
+            del self._copies[known]
+            self._learned.pop(known, None)
+        self._forgotten.add(prefix)
+
+    def save(self) -> None:
+        """Hand the store what was hashed and forgotten since the last save (no store: drop it)."""
+        learned, forgotten = self._learned, self._forgotten
+        self._learned, self._forgotten = {}, set()
+        if self._store is not None and (learned or forgotten):
+            self._store.save(learned, forgotten)
 
 
 #: Files larger than this are reported, not read: no deployment file comes near it.

@@ -220,10 +220,18 @@ def test_fingerprint_is_stable_and_sees_every_change(tmp_path: Path) -> None:
     (tree / "scripts" / "new.py").write_bytes(b"")
     assert tree_fingerprint(tree) != third
 
-    # Directories alone are not part of the hash, so not of the fingerprint either.
-    before = tree_fingerprint(tree)
-    (tree / "empty").mkdir()
-    assert tree_fingerprint(tree) == before
+    # Any entry added to a folder changes it, even one the hash skips or refuses within a
+    # profile root (an empty folder, a symlink to a folder, a FIFO): a stored hash of a copy is
+    # reused only while nothing in it could change its verdict.
+    for add in (
+        lambda: (tree / "empty").mkdir(),
+        lambda: (tree / "scripts" / "linked").symlink_to(tmp_path),
+        lambda: os.mkfifo(tree / "pipe"),
+    ):
+        before = tree_fingerprint(tree)
+        add()
+        assert tree_fingerprint(tree) != before
+    assert tree_fingerprint(tree) == tree_fingerprint(tree)
 
 
 def test_fingerprint_of_a_file_and_of_a_missing_path(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from lsprotocol import types as t
 from pygls.exceptions import JsonRpcException, JsonRpcMethodNotFound
 from pytest_lsp import LanguageClient
 
+from skillmeat_ls.cache.revisions import HEAD
 from skillmeat_ls.hashing import content_hash
 from skillmeat_ls.session import DISK_FRESHNESS_S
 
@@ -77,7 +78,7 @@ async def test_background_start_reports_progress_and_status(
     assert result.server_info is not None and result.server_info.name == "skillmeat-ls"
     status = await wait_ready(editor)
     assert status["state"] == "ready"
-    assert status["revision"] == "0003_index_tables"
+    assert status["revision"] == HEAD == "0004_copy_hashes"
     assert editor.statuses[0]["state"] == "initializing"
     await wait_until(lambda: any(
         any(isinstance(v, t.WorkDoneProgressEnd) for v in values)

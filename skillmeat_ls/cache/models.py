@@ -11,6 +11,7 @@ Tables by revision:
   Membership ids are ``"type:name"`` strings, with no foreign key (artifacts may be external).
 * ``0003``: ``collection_sources``, ``indexed_artifacts`` and ``project_deployments``, the index
   this server keeps of collections on disk and of deployment files in the workspace.
+* ``0004``: ``copy_hashes``, the content hashes of deployed copies by stat fingerprint (warm starts).
 """
 
 from __future__ import annotations
@@ -284,6 +285,28 @@ class ProjectDeployment(Base):
     )
 
     __table_args__ = (Index("idx_project_deployments_collection", "from_collection"),)
+
+
+# --- 0004: hashes of deployed copies -------------------------------------------------------------
+
+
+class CopyHash(Base):
+    """A deployed copy's content hash, valid while its stat fingerprint is unchanged."""
+
+    __tablename__ = "copy_hashes"
+
+    #: The copy's real path, inside the profile root ``root`` (also a real path).
+    path: Mapped[str] = mapped_column(String, primary_key=True)
+    root: Mapped[str] = mapped_column(String, nullable=False)
+    fingerprint: Mapped[str] = mapped_column(String, nullable=False)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    #: Why the copy is not hashed (an entry leads outside ``root``: SM133), or NULL.
+    leaves: Mapped[str | None] = mapped_column(Text)
+    hashed_at: Mapped[datetime] = mapped_column(
+        DateTime, nullable=False, server_default=func.current_timestamp()
+    )
+
+    __table_args__ = (Index("idx_copy_hashes_root", "root"),)
 
 
 # --- triggers ------------------------------------------------------------------------------------

@@ -10,7 +10,12 @@ revision and reads the columns back), so they cannot drift from it.
 from __future__ import annotations
 
 #: Every revision of ``migrations/versions``, oldest first (the history is linear).
-REVISIONS: tuple[str, ...] = ("0001_base_tables", "0002_collections_schema", "0003_index_tables")
+REVISIONS: tuple[str, ...] = (
+    "0001_base_tables",
+    "0002_collections_schema",
+    "0003_index_tables",
+    "0004_copy_hashes",
+)
 HEAD: str = REVISIONS[-1]
 
 #: The tables each revision creates, with their columns. Revisions so far only create tables; one
@@ -62,6 +67,11 @@ REVISION_COLUMNS: dict[str, dict[str, frozenset[str]]] = {
                 "project_id", "artifact_type", "artifact_name", "from_collection",
                 "artifact_path", "content_hash", "deployed_at", "indexed_at",
             }
+        ),
+    },
+    "0004_copy_hashes": {
+        "copy_hashes": frozenset(
+            {"path", "root", "fingerprint", "content_hash", "leaves", "hashed_at"}
         ),
     },
 }  # fmt: skip

@@ -238,10 +238,11 @@ def _parse_collection(name: str, root: Path) -> _Parsed:
 
     lock_hashes = _read_lock(lock, problems)
     report = _Reporter(manifest, text, "artifacts", len(raw_artifacts), problems)
-    root_resolved = _resolve(root)
+    resolver = _Resolver()
+    root_resolved = resolver(root)
     seen: set[tuple[str, str]] = set()
     for index, raw in enumerate(raw_artifacts):
-        entry = _parse_artifact(raw, index, root, root_resolved, report)
+        entry = _parse_artifact(raw, index, root, root_resolved, report, resolver)
         if entry is None:
             continue
         if (entry.name, entry.type) in seen:
@@ -256,8 +257,30 @@ def _parse_collection(name: str, root: Path) -> _Parsed:
     return parsed
 
 
-def _resolve(path: Path) -> str | None:
-    """The real path (symlinks followed as far as they go), or None if it cannot be computed."""
+class _Resolver:
+    """Real paths (symlinks followed as far as they go; None if it cannot be computed), with the
+    folders on the way resolved once: the artifacts of one folder (``skills/``, ``commands/``)
+    then cost one ``lstat`` each instead of a ``realpath`` walk."""
+
+    def __init__(self) -> None:
+        self._folders: dict[str, str | None] = {}
+
+    def _folder(self, folder: str) -> str | None:
+        if folder not in self._folders:
+            self._folders[folder] = _realpath(folder)
+        return self._folders[folder]
+
+    def __call__(self, path: Path) -> str | None:
+        folder, name = os.path.split(os.fspath(path))
+        real_folder = self._folder(folder)
+        if real_folder is None or name in ("", ".", ".."):
+            return _realpath(path)
+        candidate = os.path.join(real_folder, name)
+        # realpath(folder/name) is realpath(folder)/name unless name itself is a symlink
+        return _realpath(candidate) if os.path.islink(candidate) else candidate
+
+
+def _realpath(path: str | os.PathLike[str]) -> str | None:
     try:
         return os.path.realpath(path)
     except (OSError, ValueError):
@@ -265,7 +288,12 @@ def _resolve(path: Path) -> str | None:
 
 
 def _parse_artifact(
-    raw: object, index: int, root: Path, root_resolved: str | None, report: _Reporter
+    raw: object,
+    index: int,
+    root: Path,
+    root_resolved: str | None,
+    report: _Reporter,
+    resolve: _Resolver,
 ) -> _Entry | None:
     if not isinstance(raw, dict):
         report(index, "not a table; skipped")
@@ -303,7 +331,7 @@ def _parse_artifact(
         report(index, f"{label}: path {raw_path!r} is the collection itself; skipped")
         return None
     path = root / rel_path
-    resolved = _resolve(path)
+    resolved = resolve(path)
     if root_resolved is None or resolved is None:
         report(index, f"{label}: path {raw_path!r} cannot be resolved; skipped")
         return None

@@ -7,13 +7,15 @@ This module owns SkillMeat's tables ``collections``, ``collection_artifacts``, `
 
 :func:`_hash_through_cache` reads the stored hashes (so unchanged artifacts are not re-hashed, see
 :mod:`skillmeat_ls.index.hashes`), hashes, then writes. The manifest and lock are re-read on every
-load (they are small); their stat data is stored in ``collection_sources``. Writes happen in one
+load; their stat data is stored in ``collection_sources``. Writes happen in one
 ``BEGIN IMMEDIATE`` transaction per load, after all hashing, so concurrent servers on one cache
-serialise cleanly. A collection removed from disk is deleted from the cache (the cascades remove the
-rest); one whose manifest is broken keeps its rows, with the problem in
-``collection_sources.error``, so fixing it costs no re-hash. The cache mirrors one home: rows of
-collections under another home are left alone. A cache that cannot be read or written is reported
-as an :class:`~skillmeat_ls.index.IndexProblem` on the database file; the index is still built.
+serialise cleanly; a collection whose manifest, lock and artifacts are all as stored is not
+written, and a load that finds nothing changed (a warm start) writes nothing at all. A collection
+removed from disk is deleted from the cache (the cascades remove the rest); one whose manifest is
+broken keeps its rows, with the problem in ``collection_sources.error``, so fixing it costs no
+re-hash. The cache mirrors one home: rows of collections under another home are left alone. A
+cache that cannot be read or written is reported as an :class:`~skillmeat_ls.index.IndexProblem`
+on the database file; the index is still built.
 """
 
 from __future__ import annotations
@@ -48,15 +50,66 @@ def _hash_through_cache(
     A cache error is appended to ``problems``; a cache that cannot be read is not written."""
     try:
         stored = _read_stored(engine, [p.source_key for p in parsed])
+        sources = _read_sources(engine)
     except SQLAlchemyError as exc:
         problems.append(_cache_problem(engine, f"cannot read the cache: {exc}"))
         _hash_all(parsed, {}, hasher)
         return
     _hash_all(parsed, stored, hasher)
+    unchanged = {
+        item.source_key
+        for item in parsed
+        if _unchanged(item, stored, sources.get(item.source_key))
+    }
+    home_key = str(collections_dir.resolve())
+    present = {item.source_key for item in parsed}
+    gone = any(key not in present and str(Path(key).parent) == home_key for key in sources)
+    if len(unchanged) == len(parsed) and not (gone and remove_missing):
+        return  # a warm start with nothing changed writes nothing (and takes no write lock)
     try:
-        _write_cache(engine, collections_dir, parsed, remove_missing=remove_missing)
+        _write_cache(engine, collections_dir, parsed, unchanged, remove_missing=remove_missing)
     except SQLAlchemyError as exc:
         problems.append(_cache_problem(engine, f"cannot update the cache: {exc}"))
+
+
+def _read_sources(engine: Engine) -> dict[str, Any]:
+    """Every ``collection_sources`` row, by root path."""
+    with engine.connect() as conn:
+        return {row.root_path: row for row in conn.execute(select(models.CollectionSource))}
+
+
+def _unchanged(item: _Parsed, stored: dict[tuple[str, str], _Stored], source: Any | None) -> bool:
+    """Whether the cache already holds exactly what ``item`` would write: its manifest and lock
+    unchanged (so its entries and groups, which are read from them alone), the same problems,
+    the same artifacts, every hash reused."""
+    if source is None or source.error != _problem_summary(item.problems):
+        return False
+    if not item.ok:
+        return True
+    if (
+        source.manifest_mtime_ns,
+        source.manifest_size,
+        source.lock_mtime_ns,
+        source.lock_size,
+    ) != (
+        item.manifest_stat.mtime_ns,
+        item.manifest_stat.size,
+        item.lock_stat.mtime_ns,
+        item.lock_stat.size,
+    ):
+        return False
+    key = item.source_key
+    if sum(1 for stored_key, _ in stored if stored_key == key) != len(item.entries):
+        return False
+    for entry in item.entries:
+        previous = stored.get((key, entry.artifact_id))
+        if previous is None or (previous.rel_path, previous.fingerprint, previous.content_hash) != (
+            entry.rel_path,
+            entry.fingerprint,
+            entry.content_hash,
+        ):
+            return False
+    return True
 
 
 def _cache_problem(engine: Engine, message: str) -> IndexProblem:
@@ -87,8 +140,14 @@ def _now() -> datetime:
 
 
 def _write_cache(
-    engine: Engine, collections_dir: Path, parsed: Sequence[_Parsed], *, remove_missing: bool
+    engine: Engine,
+    collections_dir: Path,
+    parsed: Sequence[_Parsed],
+    unchanged: set[str],
+    *,
+    remove_missing: bool,
 ) -> None:
+    """Write each collection of ``parsed`` but those whose root path is in ``unchanged``."""
     with engine.connect() as conn:
         # Take the write lock first: what is read below is then what the writes apply to.
         dbapi_connection = conn.connection.dbapi_connection
@@ -97,7 +156,8 @@ def _write_cache(
         src = models.CollectionSource
         sources = {row.root_path: row for row in conn.execute(select(src))}
         for item in parsed:
-            _write_collection(conn, item, sources.get(item.source_key))
+            if item.source_key not in unchanged:
+                _write_collection(conn, item, sources.get(item.source_key))
         home_key = str(collections_dir.resolve())
         present = {item.source_key for item in parsed}
         removed = [

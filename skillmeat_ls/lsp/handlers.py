@@ -30,7 +30,7 @@ from skillmeat_ls.lsp.convert import (
     uri_path,
     zero_range,
 )
-from skillmeat_ls.lsp.server import SkillMeatServer
+from skillmeat_ls.lsp.server import SkillMeatServer, settle_heap
 from skillmeat_ls.navigation import code_lenses, completions, definitions, hover, symbols
 from skillmeat_ls.project_config import CONFIG_NAMES
 from skillmeat_ls.rules import Context
@@ -148,6 +148,7 @@ def _synchronisation(server: SkillMeatServer) -> None:
     @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
     async def did_open(ls: SkillMeatServer, params: lsp.DidOpenTextDocumentParams) -> None:
         await ls.analyze_open(params.text_document.uri)
+        settle_heap()
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
     async def did_change(ls: SkillMeatServer, params: lsp.DidChangeTextDocumentParams) -> None:
@@ -187,9 +188,11 @@ def _diagnostics(server: SkillMeatServer) -> None:
             return lsp.RelatedFullDocumentDiagnosticReport(items=[])
         if params.previous_result_id == analysis.result_id:
             return lsp.RelatedUnchangedDocumentDiagnosticReport(result_id=analysis.result_id)
-        return lsp.RelatedFullDocumentDiagnosticReport(
+        report = lsp.RelatedFullDocumentDiagnosticReport(
             items=ls.to_diagnostics(analysis), result_id=analysis.result_id
         )
+        await ls.work(ls.session.save_copies)
+        return report
 
     @server.feature(lsp.WORKSPACE_DIAGNOSTIC)
     async def workspace_diagnostic(
@@ -218,6 +221,7 @@ def _diagnostics(server: SkillMeatServer) -> None:
                     result_id=analysis.result_id,
                 )
             )
+        await ls.work(ls.session.save_copies)
         return lsp.WorkspaceDiagnosticReport(items=reports)
 
 

@@ -1,0 +1,106 @@
+"""The ``copy_hashes`` table: deployed copies' content hashes, kept between runs.
+
+:class:`StoredCopies` is the :class:`~skillmeat_ls.workspace.CopyHashes` a
+:class:`~skillmeat_ls.workspace.DiskProbe` gets when there is a cache: it reads the rows of the
+profile roots the probe looks into (one query for many roots) and writes back, in one
+``BEGIN IMMEDIATE`` transaction, what the probe hashed and the folders a file event invalidated.
+The rows are derived data: a cache that cannot be read or written costs re-hashing, never a
+wrong answer, so errors are logged and otherwise ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+
+from sqlalchemy import Engine, delete, or_, select
+from sqlalchemy.dialects.sqlite import insert
+from sqlalchemy.exc import SQLAlchemyError
+
+from skillmeat_ls.cache.models import CopyHash
+from skillmeat_ls.workspace import KnownCopy
+
+log = logging.getLogger(__name__)
+
+#: Roots (or prefixes) per statement: well inside SQLite's limit on bound parameters.
+_CHUNK = 500
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+class StoredCopies:
+    """Copy hashes in the cache behind ``engine``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def known(self, roots: Iterable[str]) -> dict[str, KnownCopy]:
+        """The stored copies under the real profile roots ``roots``, by real path."""
+        wanted = sorted(set(roots))
+        found: dict[str, KnownCopy] = {}
+        row = CopyHash
+        try:
+            with self.engine.connect() as conn:
+                for chunk in _chunks(wanted):
+                    query = select(
+                        row.path, row.root, row.fingerprint, row.content_hash, row.leaves
+                    ).where(row.root.in_(chunk))
+                    for path, root, fingerprint, digest, leaves in conn.execute(query):
+                        found[path] = KnownCopy(root, fingerprint, digest, leaves)
+        except SQLAlchemyError as exc:
+            log.warning("cannot read the stored copy hashes: %s", exc)
+            return {}
+        return found
+
+    def save(self, learned: Mapping[str, KnownCopy], forgotten: Iterable[str] = ()) -> None:
+        """Delete the rows at or under each path of ``forgotten``, then store ``learned``."""
+        prefixes = sorted(set(forgotten))
+        if not learned and not prefixes:
+            return
+        row = CopyHash
+        try:
+            with self.engine.begin() as conn:
+                for chunk in _chunks(prefixes):
+                    conn.execute(
+                        delete(row).where(
+                            or_(
+                                *(
+                                    # at or under p: "/" sorts right before "0"
+                                    or_(
+                                        row.path == p,
+                                        (row.path > p + "/") & (row.path < p + "0"),
+                                    )
+                                    for p in chunk
+                                )
+                            )
+                        )
+                    )
+                if learned:
+                    statement = insert(row)
+                    conn.execute(
+                        statement.on_conflict_do_update(
+                            index_elements=[row.path],
+                            set_={
+                                "root": statement.excluded.root,
+                                "fingerprint": statement.excluded.fingerprint,
+                                "content_hash": statement.excluded.content_hash,
+                                "leaves": statement.excluded.leaves,
+                                "hashed_at": statement.excluded.hashed_at,
+                            },
+                        ),
+                        [
+                            {
+                                "path": path,
+                                "root": copy.root,
+                                "fingerprint": copy.fingerprint,
+                                "content_hash": copy.content_hash,
+                                "leaves": copy.leaves,
+                            }
+                            for path, copy in learned.items()
+                        ],
+                    )
+        except SQLAlchemyError as exc:
+            log.warning("cannot store the copy hashes: %s", exc)

@@ -1,0 +1,211 @@
+"""Warm starts: the hashes of deployed copies are kept in the cache, keyed by a stat fingerprint.
+
+A restart (the server's session, a ``check`` run, a scan worker) re-hashes only the copies that
+changed; a copy changed while nothing ran is re-hashed at the next start, and one changed behind
+an unchanged fingerprint is re-hashed after a file event. Hash computations are counted through
+the explicit ``copy_hasher`` seam; everything else is real: files, the SQLite cache, processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from pathlib import Path
+
+from skillmeat_ls.lint import lint_paths
+from skillmeat_ls.rules import RuleSettings
+from skillmeat_ls.scan import analyze_batch, worker_pool
+from skillmeat_ls.session import Session, Settings
+from skillmeat_ls.workspace import KnownCopy, confined_hash
+from skillmeat_ls.writer import render_unified
+
+COPIES = 6
+
+
+class CountingHasher:
+    """The real copy hash, with the path of every computation recorded."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+
+    def __call__(self, path: Path, within: str) -> str:
+        self.paths.append(str(path))
+        return confined_hash(path, within)
+
+
+def build(root: Path, project: str = "project", copies: int = COPIES) -> Path:
+    """A SkillMeat home whose collection ``default`` holds ``copies`` skills and commands, and a
+    project with all of them deployed (records right); returns the deployment file."""
+    claude = root / "workspace" / project / ".claude"
+    collection = root / "home" / "collections" / "default"
+    manifest = [
+        '[collection]\nname = "default"\nversion = "1.0.0"\n'
+        'created = "2026-01-01T00:00:00"\nupdated = "2026-01-01T00:00:00"\n'
+    ]
+    records = []
+    for i in range(copies):
+        kind = "skill" if i % 2 == 0 else "command"
+        name = f"item-{i}"
+        rel = f"skills/{name}" if kind == "skill" else f"commands/{name}.md"
+        body = f"# {name}\n".encode()
+        for base in (claude, collection):
+            target = base / rel / "SKILL.md" if kind == "skill" else base / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(body)
+        digest = hashlib.sha256((b"SKILL.md" if kind == "skill" else b"") + body).hexdigest()
+        records.append(
+            {
+                "artifact_name": name,
+                "artifact_type": kind,
+                "from_collection": "default",
+                "deployed_at": "2026-01-05T15:07:49.157370",
+                "artifact_path": rel,
+                "content_hash": digest,
+                "local_modifications": False,
+                "version_lineage": [digest],
+                "merge_base_snapshot": digest,
+            }
+        )
+        manifest.append(
+            f'[[artifacts]]\nname = "{name}"\ntype = "{kind}"\npath = "{rel}"\n'
+            f'origin = "local"\nadded = "2026-01-01T00:00:00"\n'
+        )
+    (collection / "collection.toml").write_text("\n".join(manifest))
+    path = claude / ".skillmeat-deployed.toml"
+    path.write_text(render_unified(records))
+    return path
+
+
+def settings(root: Path) -> Settings:
+    return Settings(home=root / "home", cache_path=root / "cache.db")
+
+
+def run_session(root: Path, file: Path, hasher: CountingHasher, *, events: int = 0) -> list[str]:
+    """Start a session (a server's start-up), analyse ``file``, shut down; the codes found."""
+    session = Session(settings(root), copy_hasher=hasher)
+    session.start()
+    try:
+        analysis = session.analyze(file, file.read_text(), 1)
+        session.save_copies()
+        return sorted(d.code for d in analysis.diagnostics)
+    finally:
+        session.close()
+
+
+def skill_file(file: Path, i: int) -> Path:
+    return file.parent / "skills" / f"item-{i}" / "SKILL.md"
+
+
+def test_a_restart_reuses_the_stored_hashes(tmp_path: Path) -> None:
+    file = build(tmp_path)
+    skill_file(file, 0).write_bytes(b"# changed here\n")  # one drifted copy: SM140 to keep
+    first = CountingHasher()
+    found = run_session(tmp_path, file, first)
+    assert len(first.paths) == COPIES
+    assert "SM140" in found
+
+    again = CountingHasher()
+    assert run_session(tmp_path, file, again) == found
+    assert again.paths == []
+
+
+def test_a_copy_changed_while_nothing_ran_is_hashed_again_at_the_next_start(
+    tmp_path: Path,
+) -> None:
+    file = build(tmp_path)
+    assert "SM140" not in run_session(tmp_path, file, CountingHasher())
+    skill_file(file, 2).write_bytes(b"# edited while the editor was closed\n")
+
+    again = CountingHasher()
+    assert "SM140" in run_session(tmp_path, file, again)
+    assert again.paths == [str(skill_file(file, 2).parent.resolve())]
+
+
+def test_a_file_event_rehashes_a_copy_whose_fingerprint_did_not_change(tmp_path: Path) -> None:
+    file = build(tmp_path)
+    hasher = CountingHasher()
+    session = Session(settings(tmp_path), copy_hasher=hasher)
+    session.start()
+    try:
+        assert "SM140" not in [d.code for d in session.analyze(file, file.read_text(), 1).diagnostics]
+        session.save_copies()
+        # Same size, same mtime, same inode: only the editor's file event can tell.
+        copy = skill_file(file, 4)
+        before = copy.stat()
+        with copy.open("r+b") as handle:
+            handle.write(b"# item-X\n")
+        os.utime(copy, ns=(before.st_atime_ns, before.st_mtime_ns))
+        os.utime(copy.parent, ns=(copy.parent.stat().st_atime_ns, copy.parent.stat().st_mtime_ns))
+        hasher.paths.clear()
+        session.forget_disk(file.parent.parent)  # what a file event under the project does
+        codes = [d.code for d in session.analyze(file, file.read_text(), 2).diagnostics]
+        assert "SM140" in codes
+        assert str(copy.parent.resolve()) in hasher.paths
+        session.save_copies()
+    finally:
+        session.close()
+
+    # The hash learned after the event is the one stored: a restart keeps judging it modified.
+    again = CountingHasher()
+    assert "SM140" in run_session(tmp_path, file, again)
+    assert again.paths == []
+
+
+def test_stored_rows_name_each_copy_with_its_hash(tmp_path: Path) -> None:
+    file = build(tmp_path)
+    run_session(tmp_path, file, CountingHasher())
+    with sqlite3.connect(tmp_path / "cache.db") as db:
+        rows = dict(db.execute("SELECT path, content_hash FROM copy_hashes"))
+    root = str(file.parent.resolve())
+    assert len(rows) == COPIES
+    for path, digest in rows.items():
+        assert path.startswith(root + os.sep)
+        assert digest == confined_hash(Path(path), root)
+
+
+def test_a_warm_check_rehashes_nothing(tmp_path: Path) -> None:
+    file = build(tmp_path)
+    skill_file(file, 0).write_bytes(b"# drifted\n")
+    workspace = tmp_path / "workspace"
+
+    def check(hasher: CountingHasher) -> list[str]:
+        result = lint_paths(
+            [workspace], tmp_path / "home", tmp_path / "cache.db", copy_hasher=hasher
+        )
+        return sorted(d.code for report in result.reports for d in report.diagnostics)
+
+    cold, warm, later = CountingHasher(), CountingHasher(), CountingHasher()
+    found = check(cold)
+    assert len(cold.paths) == COPIES and "SM140" in found
+    assert check(warm) == found and warm.paths == []
+    skill_file(file, 0).write_bytes(b"# drifted again, longer\n")
+    assert check(later) == found and later.paths == [str(skill_file(file, 0).parent.resolve())]
+
+
+def test_without_a_cache_check_keeps_nothing(tmp_path: Path) -> None:
+    file = build(tmp_path)
+    for _ in range(2):
+        hasher = CountingHasher()
+        lint_paths([file], tmp_path / "home", None, copy_hasher=hasher)
+        assert len(hasher.paths) == COPIES
+
+
+def test_a_scan_worker_reuses_handed_hashes_and_returns_what_it_computed(tmp_path: Path) -> None:
+    files = [build(tmp_path / f"w{i}", copies=4) for i in range(3)]
+    pool = worker_pool(RuleSettings(), "utf-16")
+    try:
+        cold = pool.submit(analyze_batch, None, files, (), None, {}).result(timeout=60)
+        assert len(cold.learned) == 3 * 4
+        assert all(isinstance(copy, KnownCopy) and copy.content_hash for copy in cold.learned.values())
+
+        warm = pool.submit(analyze_batch, None, files, (), None, cold.learned).result(timeout=60)
+        assert warm.learned == {}
+        assert warm.files == cold.files
+
+        changed = skill_file(files[1], 2)
+        changed.write_bytes(b"# changed in a worker's project\n")
+        later = pool.submit(analyze_batch, None, files, (), None, cold.learned).result(timeout=60)
+        assert list(later.learned) == [str(changed.parent.resolve())]
+    finally:
+        pool.shutdown()
