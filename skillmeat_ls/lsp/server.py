@@ -45,7 +45,7 @@ from skillmeat_ls.project_config import CONFIG_NAMES, ProjectConfig
 from skillmeat_ls.scan import MIN_FILES_FOR_WORKERS, analyze_batch, worker_pool
 from skillmeat_ls.schema import CLAUDE_DIR, DEPLOYED_FILE_NAME, PLAN_FILE_NAME
 from skillmeat_ls.session import Analysis, Session, SessionSnapshot, Settings
-from skillmeat_ls.workspace import is_deployment_file, project_files
+from skillmeat_ls.workspace import KnownCopy, is_deployment_file, project_files
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -314,14 +314,16 @@ class SkillMeatServer(LanguageServer):
                         loop=loop,
                     )
                 )
+            learned: dict[str, KnownCopy] = {}
             for done in asyncio.as_completed(futures):
                 batch_result = await done
                 for result in batch_result.files:
                     self.send_diagnostics(
                         result.path, placed_to_lsp(result.path, result.diagnostics)
                     )
-                if batch_result.learned:
-                    await self.work(self.session.learn_copies, batch_result.learned)
+                learned.update(batch_result.learned)
+            if learned:  # once every file's diagnostics are out
+                await self.work(self.session.learn_copies, learned)
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 
