@@ -154,7 +154,7 @@ def _stored_copies(cache: Cache | None) -> CopyHashes | None:
         return None
     from skillmeat_ls.cache.copies import StoredCopies
 
-    return StoredCopies(cache.engine)
+    return StoredCopies(cache)
 
 
 def lint_file(

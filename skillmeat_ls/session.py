@@ -208,22 +208,18 @@ class Session:
         """Open the cache (migrating it to head) and index the collections. Never raises: a
         failure becomes the ``error`` status, and the server keeps serving what needs no cache."""
         from skillmeat_ls.cache import CacheState
-        from skillmeat_ls.index import open_index
+        from skillmeat_ls.index import load_collections
 
         report(f"migrating the cache {self._settings.cache_path}", 10)
         try:
-            cache, index = open_index(self._settings.home, self._settings.cache_path)
+            cache = self._open_cache()
+            report(f"indexing collections in {self._settings.home}", 50)
+            index = load_collections(self._settings.home, cache)
         except Exception as exc:
             log.exception("start-up failed")
             self._status = ServerStatus("error", f"start-up failed: {exc}", None)
             self._publish()
             return self._status
-        assert cache is not None  # a cache path was given
-        from skillmeat_ls.cache.copies import StoredCopies
-
-        self.cache = cache
-        self.disk.use_store(StoredCopies(cache.engine))
-        report(f"indexing collections in {self._settings.home}", 50)
         self._set_index(index)
         cache_status = cache.status
         state = {CacheState.READY: "ready", CacheState.DEGRADED: "degraded"}.get(
@@ -237,11 +233,31 @@ class Session:
         report("done", 100)
         return self._status
 
+    def _open_cache(self) -> Cache:
+        """The cache, opened (and migrated to head) on first use; the disk probe keeps the copy
+        hashes in it from then on."""
+        if self.cache is None:
+            from skillmeat_ls.cache import initialize_cache
+            from skillmeat_ls.cache.copies import StoredCopies
+
+            self.cache = initialize_cache(self._settings.cache_path)
+            self.disk.use_store(StoredCopies(self.cache))
+        return self.cache
+
+    def open_cache_if_current(self) -> None:
+        """Open the cache now if that is quick (it is at head: one read-only query), so the copy
+        hashes a previous run stored serve the very first analysis; one that must be created or
+        migrated first is left to :meth:`start`, not to delay the first diagnostics."""
+        from skillmeat_ls.cache.probe import Kind, probe
+
+        self._claim()
+        if self.cache is None and probe(self._settings.cache_path).kind is Kind.AT_HEAD:
+            self._open_cache()
+
     def reload_collections(self) -> CollectionIndex:
         from skillmeat_ls.index import load_collections
 
-        engine = self.cache.engine if self.cache is not None else None
-        index = load_collections(self._settings.home, engine)
+        index = load_collections(self._settings.home, self.cache)
         self._set_index(index)
         self._publish()
         return index

@@ -1,5 +1,6 @@
 """The package's boundaries, checked in fresh interpreters: the engine never loads the protocol
-libraries, and the server is built (and answers ``initialize``) before SQLAlchemy is imported."""
+libraries, the server is built (and answers ``initialize``) before SQLAlchemy is imported, and a
+warm start (a cache at head, nothing changed) never imports it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import json
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
+
+from test_warm_start import build
 
 import skillmeat_ls
 
@@ -40,5 +44,24 @@ def test_the_engine_never_loads_pygls_or_lsprotocol() -> None:
 def test_the_server_is_built_without_sqlalchemy_or_alembic() -> None:
     code = "from skillmeat_ls.lsp.handlers import create_server\ncreate_server()"
     assert _loaded_after(code, ("sqlalchemy", "alembic")) == []
-    # and the check is able to fail: opening the cache does load SQLAlchemy
-    assert "sqlalchemy" in _loaded_after("import skillmeat_ls.cache.store", ("sqlalchemy",))
+    # and the check is able to fail: the cache's engines are SQLAlchemy's
+    assert "sqlalchemy" in _loaded_after("import skillmeat_ls.cache.engine", ("sqlalchemy",))
+
+
+def test_a_warm_start_loads_neither_sqlalchemy_nor_alembic(tmp_path: Path) -> None:
+    """What a restart costs in memory and time: reading the cache takes the sqlite3 module only;
+    SQLAlchemy comes in when something is to be written (the first start: able to fail)."""
+    file = build(tmp_path)
+    code = (
+        "from pathlib import Path\n"
+        "from skillmeat_ls.session import Session, Settings\n"
+        f"session = Session(Settings(home=Path({str(tmp_path / 'home')!r}),"
+        f" cache_path=Path({str(tmp_path / 'cache.db')!r})))\n"
+        "session.start()\n"
+        f"file = Path({str(file)!r})\n"
+        "assert session.analyze(file, file.read_text(), 1).diagnostics == []\n"
+        "session.save_copies()\n"
+        "session.close()"
+    )
+    assert "sqlalchemy" in _loaded_after(code, ("sqlalchemy",))  # cold: created, then written
+    assert _loaded_after(code, ("sqlalchemy", "alembic")) == []

@@ -674,7 +674,8 @@ def test_interrupted_first_start_leaves_an_empty_database(tmp_path: Path) -> Non
     path = tmp_path / "cache.db"
     script = (
         "import os; from pathlib import Path; import skillmeat_ls.cache.store as store;"
-        "store.Base.metadata.create_all = lambda *a, **k: os._exit(3);"
+        "import skillmeat_ls.cache.models as models;"
+        "models.Base.metadata.create_all = lambda *a, **k: os._exit(3);"
         f"store.initialize_cache(Path({str(path)!r}))"
     )
     assert subprocess.run([sys.executable, "-c", script]).returncode == 3

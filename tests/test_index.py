@@ -446,7 +446,7 @@ def test_bad_groups_are_reported_and_the_rest_kept(tmp_path: Path) -> None:
 def test_index_is_stored_in_the_cache(tmp_path: Path, cache: Cache) -> None:
     home = make_home(tmp_path)
     db = tmp_path / "c.db"
-    index = load_collections(home, cache.engine)
+    index = load_collections(home, cache)
     assert index == load_collections(home)  # the same answer with or without a cache
 
     collections = query(db, "SELECT name, id FROM collections")
@@ -499,26 +499,26 @@ def test_warm_reload_does_not_rehash_and_a_change_rehashes_only_that_artifact(
 ) -> None:
     home = make_home(tmp_path)
     db = tmp_path / "c.db"
-    first = load_collections(home, cache.engine, hasher=hasher)
+    first = load_collections(home, cache, hasher=hasher)
     assert len(hasher.calls) == 6
     ids_before = query(db, "SELECT name, id FROM collections")
 
     hasher.calls.clear()
-    second = load_collections(home, cache.engine, hasher=hasher)
+    second = load_collections(home, cache, hasher=hasher)
     assert hasher.calls == []
     assert second == first
 
     # A reopened cache (a new server process) reuses the hashes too.
     reopened = initialize_cache(db)
     try:
-        assert load_collections(home, reopened.engine, hasher=hasher) == first
+        assert load_collections(home, reopened, hasher=hasher) == first
     finally:
         reopened.close()
     assert hasher.calls == []
 
     run = home / "collections" / "default" / "skills" / "code-review" / "scripts" / "run.py"
     run.write_text("print('changed')\n", encoding="utf-8")
-    third = load_collections(home, cache.engine, hasher=hasher)
+    third = load_collections(home, cache, hasher=hasher)
     assert hasher.calls == [run.parents[1]]
     changed = third.collections["default"].artifacts[("code-review", "skill")]
     assert changed.content_hash == content_hash(run.parents[1])
@@ -535,7 +535,7 @@ def test_warm_reload_does_not_rehash_and_a_change_rehashes_only_that_artifact(
     helper = home / "collections" / "default" / "agents" / "helper.md"
     stat = helper.stat()
     os.utime(helper, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000))
-    assert load_collections(home, cache.engine, hasher=hasher) == third
+    assert load_collections(home, cache, hasher=hasher) == third
     assert hasher.calls == [helper]
 
 
@@ -544,7 +544,7 @@ def test_manifest_edits_update_the_cache_without_rehashing(
 ) -> None:
     home = make_home(tmp_path)
     db = tmp_path / "c.db"
-    load_collections(home, cache.engine, hasher=hasher)
+    load_collections(home, cache, hasher=hasher)
     hasher.calls.clear()
     manifest = home / "collections" / "team" / "collection.toml"
     text = manifest.read_text(encoding="utf-8")
@@ -554,7 +554,7 @@ def test_manifest_edits_update_the_cache_without_rehashing(
         '[[groups]]\nname = "review"\nposition = 2\nmembers = ["skill:code-review"]\n'
     )
     manifest.write_text(text, encoding="utf-8")
-    index = load_collections(home, cache.engine, hasher=hasher)
+    index = load_collections(home, cache, hasher=hasher)
     assert hasher.calls == []
     assert sorted(index.collections["team"].artifacts) == [
         ("code-review", "skill"),
@@ -575,10 +575,10 @@ def test_manifest_edits_update_the_cache_without_rehashing(
 def test_removed_collection_disappears_from_the_cache(tmp_path: Path, cache: Cache) -> None:
     home = make_home(tmp_path)
     db = tmp_path / "c.db"
-    load_collections(home, cache.engine)
+    load_collections(home, cache)
     team_id = query(db, "SELECT id FROM collections WHERE name = 'team'")[0][0]
     shutil.rmtree(home / "collections" / "team")
-    index = load_collections(home, cache.engine)
+    index = load_collections(home, cache)
     assert index.names() == ["default"]
     assert query(db, "SELECT name FROM collections") == [("default",)]
     for table in ("collection_sources", "collection_artifacts", "indexed_artifacts", "groups"):
@@ -592,8 +592,8 @@ def test_another_home_in_the_same_cache_is_left_alone(tmp_path: Path, cache: Cac
     first = make_home(tmp_path / "one")
     second = tmp_path / "two" / "home"
     shutil.copytree(DATA_HOME, second)
-    load_collections(first, cache.engine)
-    load_collections(second, cache.engine)
+    load_collections(first, cache)
+    load_collections(second, cache)
     names = [name for (name,) in query(tmp_path / "c.db", "SELECT name FROM collections")]
     assert names == ["default", "default", "team"]
 
@@ -603,12 +603,12 @@ def test_broken_manifest_keeps_cached_hashes_until_it_is_fixed(
 ) -> None:
     home = make_home(tmp_path)
     db = tmp_path / "c.db"
-    good = load_collections(home, cache.engine, hasher=hasher)
+    good = load_collections(home, cache, hasher=hasher)
     hasher.calls.clear()
     manifest = home / "collections" / "team" / "collection.toml"
     text = manifest.read_text(encoding="utf-8")
     manifest.write_text(text + "\n[[artifacts]\n", encoding="utf-8")
-    broken = load_collections(home, cache.engine, hasher=hasher)
+    broken = load_collections(home, cache, hasher=hasher)
     assert broken.names() == ["default"]
     assert len(broken.problems) == 1
     [(error,)] = query(
@@ -618,7 +618,7 @@ def test_broken_manifest_keeps_cached_hashes_until_it_is_fixed(
     )
     assert "invalid TOML" in error
     manifest.write_text(text, encoding="utf-8")
-    assert load_collections(home, cache.engine, hasher=hasher) == good
+    assert load_collections(home, cache, hasher=hasher) == good
     assert hasher.calls == []
     assert query(db, "SELECT error FROM collection_sources") == [(None,), (None,)]
 
@@ -643,7 +643,7 @@ def test_unusable_cache_is_reported_and_the_index_still_loads(tmp_path: Path) ->
     with sqlite3.connect(tmp_path / "c.db") as conn:
         conn.execute("DROP TABLE indexed_artifacts")
     try:
-        index = load_collections(home, opened.engine)
+        index = load_collections(home, opened)
     finally:
         opened.close()
     assert index.names() == ["default", "team"]
@@ -661,7 +661,7 @@ def test_concurrent_loads_on_one_cache_all_succeed(tmp_path: Path) -> None:
 
     def run(opened: Cache) -> None:
         try:
-            results.append(load_collections(home, opened.engine))
+            results.append(load_collections(home, opened))
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -678,3 +678,79 @@ def test_concurrent_loads_on_one_cache_all_succeed(tmp_path: Path) -> None:
     assert all(index == results[0] for index in results)
     assert query(db, "SELECT name FROM collections") == [("default",), ("team",)]
     assert query(db, "SELECT count(*) FROM indexed_artifacts") == [(6,)]
+
+
+# --- warm starts: each collection's reading restored from its snapshot ---------------------------
+
+
+def stored_snapshot(db: Path, root: Path) -> str:
+    from skillmeat_ls.index.manifest import _source_key
+
+    [(content,)] = query(
+        db, "SELECT content FROM collection_snapshots WHERE root_path = ?", _source_key(root)
+    )
+    return content
+
+
+def test_a_warm_load_restores_each_reading_from_its_snapshot(tmp_path: Path, cache: Cache) -> None:
+    from skillmeat_ls.index.manifest import _parse_collection
+
+    home = make_home(tmp_path)
+    first = load_collections(home, cache)
+    for name in ("default", "team"):
+        root = home / "collections" / name
+        restored = _parse_collection(name, root, stored_snapshot(tmp_path / "c.db", root))
+        fresh = _parse_collection(name, root)
+        assert restored.restored and not fresh.restored
+        assert (restored.ok, restored.entries, restored.groups, restored.mcp_servers) == (
+            fresh.ok,
+            fresh.entries,
+            fresh.groups,
+            fresh.mcp_servers,
+        )
+        assert restored.problems == fresh.problems
+    assert load_collections(home, cache) == first
+
+
+def test_a_snapshot_is_not_restored_once_anything_it_read_changed(
+    tmp_path: Path, cache: Cache
+) -> None:
+    from skillmeat_ls.index.manifest import _parse_collection
+
+    home = make_home(tmp_path)
+    db = tmp_path / "c.db"
+    load_collections(home, cache)
+    team = home / "collections" / "team"
+    snapshot = stored_snapshot(db, team)
+
+    # Its own format, damaged text, another version's format: parsed again.
+    assert _parse_collection("team", team, snapshot).restored
+    for other in ("{not json", snapshot.replace('"format":"1/', '"format":"0/'), "[]"):
+        assert not _parse_collection("team", team, other).restored
+
+    # A symlink now leads out of the collection, the manifest untouched: the artifact is refused.
+    outside = write(tmp_path / "elsewhere" / "planner.md", "# Planner, elsewhere\n")
+    (team / "agents" / "planner.md").unlink()
+    (team / "agents" / "planner.md").symlink_to(outside)
+    assert not _parse_collection("team", team, snapshot).restored
+    index = load_collections(home, cache)
+    assert ("planner", "agent") not in index.collections["team"].artifacts
+    assert any("outside the collection" in p.message for p in index.problems)
+
+    # An edited manifest: its change is seen, and the next snapshot is its own.
+    manifest = team / "collection.toml"
+    manifest.write_text(manifest.read_text() + artifact_toml("extra", "agent", "agents/extra.md"))
+    write(team / "agents" / "extra.md", "# Extra\n")
+    assert ("extra", "agent") in load_collections(home, cache).collections["team"].artifacts
+    assert _parse_collection("team", team, stored_snapshot(db, team)).restored
+
+
+def test_a_damaged_snapshot_in_the_cache_costs_a_parse_not_a_wrong_index(
+    tmp_path: Path, cache: Cache
+) -> None:
+    home = make_home(tmp_path)
+    first = load_collections(home, cache)
+    with sqlite3.connect(tmp_path / "c.db") as db:
+        db.execute("UPDATE collection_snapshots SET content = '{\"format\": []}'")
+    assert load_collections(home, cache) == first
+    assert load_collections(home, cache) == first

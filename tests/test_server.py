@@ -78,7 +78,7 @@ async def test_background_start_reports_progress_and_status(
     assert result.server_info is not None and result.server_info.name == "skillmeat-ls"
     status = await wait_ready(editor)
     assert status["state"] == "ready"
-    assert status["revision"] == HEAD == "0004_copy_hashes"
+    assert status["revision"] == HEAD == "0004_warm_start"
     assert editor.statuses[0]["state"] == "initializing"
     await wait_until(lambda: any(
         any(isinstance(v, t.WorkDoneProgressEnd) for v in values)

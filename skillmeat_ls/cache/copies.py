@@ -2,10 +2,11 @@
 
 :class:`StoredCopies` is the :class:`~skillmeat_ls.workspace.CopyHashes` a
 :class:`~skillmeat_ls.workspace.DiskProbe` gets when there is a cache: it reads the rows of the
-profile roots the probe looks into (one query for many roots) and writes back, in one
-``BEGIN IMMEDIATE`` transaction, what the probe hashed and the folders a file event invalidated.
-The rows are derived data: a cache that cannot be read or written costs re-hashing, never a
-wrong answer, so errors are logged and otherwise ignored.
+profile roots the probe looks into (one query for many roots, with the ``sqlite3`` module, so a
+warm start loads no SQLAlchemy) and writes back through SQLAlchemy, in one transaction, what the
+probe hashed and the folders a file event invalidated. The rows are derived data: a cache that
+cannot be read or written costs re-hashing, never a wrong answer, so errors are logged and
+otherwise ignored.
 """
 
 from __future__ import annotations
@@ -13,11 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 
-from sqlalchemy import Engine, delete, or_, select
-from sqlalchemy.dialects.sqlite import insert
-from sqlalchemy.exc import SQLAlchemyError
-
-from skillmeat_ls.cache.models import CopyHash
+from skillmeat_ls.cache.store import Cache, CacheReadError
 from skillmeat_ls.workspace import KnownCopy
 
 log = logging.getLogger(__name__)
@@ -32,25 +29,24 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
 
 
 class StoredCopies:
-    """Copy hashes in the cache behind ``engine``."""
+    """Copy hashes in ``cache``."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
 
     def known(self, roots: Iterable[str]) -> dict[str, KnownCopy]:
         """The stored copies under the real profile roots ``roots``, by real path."""
-        wanted = sorted(set(roots))
         found: dict[str, KnownCopy] = {}
-        row = CopyHash
         try:
-            with self.engine.connect() as conn:
-                for chunk in _chunks(wanted):
-                    query = select(
-                        row.path, row.root, row.fingerprint, row.content_hash, row.leaves
-                    ).where(row.root.in_(chunk))
-                    for path, root, fingerprint, digest, leaves in conn.execute(query):
-                        found[path] = KnownCopy(root, fingerprint, digest, leaves)
-        except SQLAlchemyError as exc:
+            for chunk in _chunks(sorted(set(roots))):
+                marks = ", ".join("?" * len(chunk))
+                for path, root, fingerprint, digest, leaves in self.cache.rows(
+                    "SELECT path, root, fingerprint, content_hash, leaves FROM copy_hashes"
+                    f" WHERE root IN ({marks})",
+                    chunk,
+                ):
+                    found[path] = KnownCopy(root, fingerprint, digest, leaves)
+        except CacheReadError as exc:
             log.warning("cannot read the stored copy hashes: %s", exc)
             return {}
         return found
@@ -60,19 +56,21 @@ class StoredCopies:
         prefixes = sorted(set(forgotten))
         if not learned and not prefixes:
             return
-        row = CopyHash
+        from sqlalchemy import delete, or_
+        from sqlalchemy.dialects.sqlite import insert
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from skillmeat_ls.cache.models import CopyHash as row
+
         try:
-            with self.engine.begin() as conn:
+            with self.cache.engine.begin() as conn:
                 for chunk in _chunks(prefixes):
                     conn.execute(
                         delete(row).where(
                             or_(
                                 *(
                                     # at or under p: "/" sorts right before "0"
-                                    or_(
-                                        row.path == p,
-                                        (row.path > p + "/") & (row.path < p + "0"),
-                                    )
+                                    or_(row.path == p, (row.path > p + "/") & (row.path < p + "0"))
                                     for p in chunk
                                 )
                             )

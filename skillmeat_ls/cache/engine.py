@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import NullPool, StaticPool
 
-BUSY_TIMEOUT_MS = 10_000
+from skillmeat_ls.cache.store import BUSY_TIMEOUT_MS
 
 _PRAGMAS = (
     "PRAGMA foreign_keys=ON",

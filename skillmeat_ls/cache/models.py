@@ -11,7 +11,8 @@ Tables by revision:
   Membership ids are ``"type:name"`` strings, with no foreign key (artifacts may be external).
 * ``0003``: ``collection_sources``, ``indexed_artifacts`` and ``project_deployments``, the index
   this server keeps of collections on disk and of deployment files in the workspace.
-* ``0004``: ``copy_hashes``, the content hashes of deployed copies by stat fingerprint (warm starts).
+* ``0004``: ``copy_hashes`` (deployed copies' hashes by stat fingerprint) and
+  ``collection_snapshots`` (what reading each collection's manifest gave): warm starts.
 """
 
 from __future__ import annotations
@@ -307,6 +308,16 @@ class CopyHash(Base):
     )
 
     __table_args__ = (Index("idx_copy_hashes_root", "root"),)
+
+
+class CollectionSnapshot(Base):
+    """What reading a collection's manifest and lock gave, restored while they are unchanged."""
+
+    __tablename__ = "collection_snapshots"
+
+    root_path: Mapped[str] = mapped_column(String, primary_key=True)
+    #: JSON (see ``skillmeat_ls.index.manifest._snapshot``).
+    content: Mapped[str] = mapped_column(Text, nullable=False)
 
 
 # --- triggers ------------------------------------------------------------------------------------

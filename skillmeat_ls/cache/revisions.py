@@ -14,7 +14,7 @@ REVISIONS: tuple[str, ...] = (
     "0001_base_tables",
     "0002_collections_schema",
     "0003_index_tables",
-    "0004_copy_hashes",
+    "0004_warm_start",
 )
 HEAD: str = REVISIONS[-1]
 
@@ -69,10 +69,11 @@ REVISION_COLUMNS: dict[str, dict[str, frozenset[str]]] = {
             }
         ),
     },
-    "0004_copy_hashes": {
+    "0004_warm_start": {
         "copy_hashes": frozenset(
             {"path", "root", "fingerprint", "content_hash", "leaves", "hashed_at"}
         ),
+        "collection_snapshots": frozenset({"root_path", "content"}),
     },
 }  # fmt: skip
 

@@ -26,28 +26,32 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
+from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock, Timeout
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
-from skillmeat_ls.cache.engine import make_engine, make_memory_engine
-from skillmeat_ls.cache.models import Base
 from skillmeat_ls.cache.probe import Kind, Probe, describe_foreign, probe
 from skillmeat_ls.cache.revisions import HEAD
 from skillmeat_ls.cache.siblings import timestamped_sibling
 
+# SQLAlchemy and Alembic load only to migrate, to write, or for an in-memory stand-in: a warm
+# start (a cache at head, nothing changed) reads through the standard sqlite3 module alone.
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy import Engine
     from sqlalchemy.engine import Connection
 
 log = logging.getLogger(__name__)
 
 LOCK_TIMEOUT_S = 120.0
+#: How long a connection waits for another process's write lock on the cache file.
+BUSY_TIMEOUT_MS = 10_000
 
 
 class CacheState(str, Enum):
@@ -81,17 +85,51 @@ class CacheStatus:
         }
 
 
+class CacheReadError(Exception):
+    """A read of the cache failed (locked past the busy timeout, damaged, gone)."""
+
+
 @dataclass
 class Cache:
-    """An open cache: an engine at head (on the file, or in memory) and how it got there."""
+    """An open cache at head (on the file, or in memory) and how it got there.
 
-    engine: Engine
+    :meth:`rows` reads; :attr:`engine` (SQLAlchemy, created on first use for a file) writes."""
+
     status: CacheStatus
+    _engine: Engine | None = field(default=None, repr=False)
     _closed: bool = field(default=False, repr=False)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from skillmeat_ls.cache.engine import make_engine
+
+            self._engine = make_engine(self.status.path)
+        return self._engine
+
+    def rows(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of one read-only query. On the file, through the ``sqlite3`` module (WAL
+        readers never wait for a writer); in memory, through the engine that holds the data."""
+        try:
+            if self._engine is None and not self.status.in_memory:
+                connection = sqlite3.connect(self.status.path, timeout=BUSY_TIMEOUT_MS / 1000)
+                with closing(connection):
+                    connection.execute("PRAGMA query_only=ON")
+                    return connection.execute(sql, parameters).fetchall()
+            raw = self.engine.raw_connection()
+            try:
+                cursor = raw.cursor()
+                cursor.execute(sql, parameters)
+                return list(cursor.fetchall())
+            finally:
+                raw.close()
+        except (sqlite3.Error, OSError) as exc:
+            raise CacheReadError(str(exc)) from exc
 
     def close(self) -> None:
         if not self._closed:
-            self.engine.dispose()
+            if self._engine is not None:
+                self._engine.dispose()
             self._closed = True
 
 
@@ -107,6 +145,8 @@ def _alembic_config(connection: Connection) -> Config:
 def _upgrade(connection: Connection, found: Probe) -> str:
     """Stamp (when adopting) and upgrade to head in ``connection``'s transaction."""
     from alembic import command
+
+    from skillmeat_ls.cache.models import Base
 
     config = _alembic_config(connection)
     action = "upgraded"
@@ -138,6 +178,9 @@ def _move_aside(path: Path) -> Path:
 def _memory_cache(
     path: Path, state: CacheState, revision: str | None, message: str, *, foreign: bool = False
 ) -> Cache:
+    from skillmeat_ls.cache.engine import make_memory_engine
+    from skillmeat_ls.cache.models import Base
+
     engine = make_memory_engine()
     Base.metadata.create_all(engine)
     if str(path) in message:
@@ -145,12 +188,12 @@ def _memory_cache(
     else:
         log.warning("cache %s: %s", path, message)
     status = CacheStatus(path, state, revision, HEAD, message, in_memory=True, foreign=foreign)
-    return Cache(engine, status)
+    return Cache(status, engine)
 
 
 def _ready(path: Path, message: str, moved_aside: Path | None = None) -> Cache:
     status = CacheStatus(path, CacheState.READY, HEAD, HEAD, message, moved_aside=moved_aside)
-    return Cache(make_engine(path), status)
+    return Cache(status)
 
 
 def _read_only_problem(path: Path) -> str | None:
@@ -175,6 +218,8 @@ def initialize_cache(path: Path) -> Cache:
     problem = _read_only_problem(path)
     if problem is not None:
         return _memory_cache(path, CacheState.ERROR, found.revision, problem + "; using memory")
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         return _initialize_locked(path)
@@ -209,6 +254,8 @@ def _initialize_locked(path: Path) -> Cache:
             moved_aside = _move_aside(path)
             log.warning("cache %s was unusable (%s); moved to %s", path, found.detail, moved_aside)
             found = Probe(Kind.MISSING)
+        from skillmeat_ls.cache.engine import make_engine
+
         engine = make_engine(path, transactional_ddl=True)
         try:
             with engine.begin() as connection:  # one transaction: all of it, or nothing

@@ -9,8 +9,9 @@ cache tables. Its public names are the ones below; this module owns the entry po
   :class:`CollectionArtifact`, :class:`Group`, :class:`IndexProblem`) and the file names;
 * :mod:`~skillmeat_ls.index.manifest`: finding the collections and reading manifests and locks;
 * :mod:`~skillmeat_ls.index.hashes`: hashing artifacts, reusing stored hashes when nothing changed;
-* :mod:`~skillmeat_ls.index.stored`: the cache tables (the only module that imports SQLAlchemy,
-  imported only when there is a cache).
+* :mod:`~skillmeat_ls.index.stored`: what the cache tables hold (read with ``sqlite3``), and
+  :mod:`~skillmeat_ls.index.writes`: writing them (the only module that imports SQLAlchemy,
+  imported only when something changed).
 
 Bad input never raises. Each problem becomes an :class:`IndexProblem` naming the file (with the
 1-based line and column when they are known) and the thing skipped: a broken manifest skips its
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from skillmeat_ls.hashing import content_hash
 from skillmeat_ls.index.hashes import Hasher, _hash_all
-from skillmeat_ls.index.manifest import _discover, _parse_collection
+from skillmeat_ls.index.manifest import _discover, _parse_collection, _source_key
 from skillmeat_ls.index.model import (
     COLLECTIONS_DIR,
     LOCK_NAME,
@@ -40,8 +41,6 @@ from skillmeat_ls.index.model import (
 )
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
     from skillmeat_ls.cache.store import Cache
 
 __all__ = [
@@ -63,15 +62,15 @@ def open_index(
     home: Path, cache_path: Path | None, *, hasher: Hasher = content_hash
 ) -> tuple[Cache | None, CollectionIndex]:
     """Open the cache at ``cache_path`` (migrated to head; None: no cache) and index ``home``'s
-    collections through it: the one way the server and the ``check`` job get their index. The
+    collections through it: how the ``check`` job gets its index (the server opens its cache
+    first, to serve the copy hashes, then calls :func:`load_collections`). The
     cache stays open for the caller (which closes it); its status says whether it is usable.
     ``hasher`` is passed on to :func:`load_collections`."""
     from skillmeat_ls.cache import initialize_cache
 
     cache = initialize_cache(cache_path) if cache_path is not None else None
     try:
-        engine = cache.engine if cache is not None else None
-        return cache, load_collections(home, engine, hasher=hasher)
+        return cache, load_collections(home, cache, hasher=hasher)
     except BaseException:
         if cache is not None:
             cache.close()
@@ -79,9 +78,9 @@ def open_index(
 
 
 def load_collections(
-    home: Path, engine: Engine | None = None, *, hasher: Hasher = content_hash
+    home: Path, cache: Cache | None = None, *, hasher: Hasher = content_hash
 ) -> CollectionIndex:
-    """Index the collections of the SkillMeat ``home``; with ``engine``, through the cache.
+    """Index the collections of the SkillMeat ``home``; with ``cache``, through it.
 
     Never raises for bad input (see the package doc for how problems are reported). A missing home
     or ``collections`` directory is an empty index.
@@ -94,19 +93,24 @@ def load_collections(
     collections_dir = home / COLLECTIONS_DIR
     problems: list[IndexProblem] = []
     discovered = _discover(collections_dir, problems)
-    parsed = [_parse_collection(name, root) for name, root in discovered]
+    snapshots: dict[str, str] = {}
+    if cache is not None:
+        from skillmeat_ls.index.stored import _read_snapshots
 
-    if engine is None:
+        snapshots = _read_snapshots(cache, [_source_key(root) for _name, root in discovered])
+    parsed = [
+        _parse_collection(name, root, snapshots.get(_source_key(root)))
+        for name, root in discovered
+    ]
+
+    if cache is None:
         _hash_all(parsed, {}, hasher)
     else:
-        # The cache layer, and SQLAlchemy with it, is loaded only once there is a cache.
         from skillmeat_ls.index.stored import _hash_through_cache
 
         # A collections directory that could not be listed removes nothing from the cache.
         listed = not any(problem.path == collections_dir for problem in problems)
-        _hash_through_cache(
-            engine, collections_dir, parsed, problems, hasher, remove_missing=listed
-        )
+        _hash_through_cache(cache, collections_dir, parsed, problems, hasher, remove_missing=listed)
 
     collections: dict[str, Collection] = {}
     for item in parsed:

@@ -20,6 +20,7 @@ the file (with the 1-based line and column when they are known) and the thing sk
 
 from __future__ import annotations
 
+import json
 import os
 import posixpath
 import re
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from skillmeat_ls import __version__
 from skillmeat_ls.index.model import (
     LOCK_NAME,
     MANIFEST_NAME,
@@ -82,6 +84,10 @@ class _Parsed:
     groups: list[Group] = field(default_factory=list)
     mcp_servers: list[str] = field(default_factory=list)
     problems: list[IndexProblem] = field(default_factory=list)
+    #: What to keep in the cache to skip this reading next time (see :func:`_parse_collection`).
+    snapshot: str | None = None
+    #: Whether this was taken from such a snapshot (so the cache already holds it).
+    restored: bool = False
 
     def to_collection(self) -> Collection:
         groups_of: dict[str, list[str]] = {}
@@ -190,7 +196,16 @@ class _Reporter:
         )
 
 
-def _parse_collection(name: str, root: Path) -> _Parsed:
+#: Bumped whenever what :func:`_parse_collection` makes of the same files changes, so that a
+#: snapshot taken by another version of the reading is never restored.
+SNAPSHOT_FORMAT = f"1/{__version__}"
+
+
+def _parse_collection(name: str, root: Path, snapshot: str | None = None) -> _Parsed:
+    """Read the collection at ``root``. What comes out depends only on the text of its manifest
+    and lock and on where the paths it checks resolve to on disk, so a ``snapshot`` (a previous
+    reading's :attr:`_Parsed.snapshot`) is restored instead of parsing when both files have the
+    stat data it was taken with and every one of those paths still resolves as it did."""
     manifest = root / MANIFEST_NAME
     lock = root / LOCK_NAME
     parsed = _Parsed(
@@ -200,18 +215,33 @@ def _parse_collection(name: str, root: Path) -> _Parsed:
         manifest_stat=_stat(manifest),
         lock_stat=_stat(lock),
     )
+    resolver = _Resolver()
+    if snapshot is not None:
+        restored = _restore(parsed, snapshot, resolver)
+        if restored is not None:
+            return restored
+    _read_into(parsed, resolver)
+    parsed.snapshot = _snapshot(parsed, resolver.seen)
+    return parsed
+
+
+def _read_into(parsed: _Parsed, resolver: _Resolver) -> None:
+    """Parse the manifest and lock into ``parsed`` (paths resolved through ``resolver``)."""
+    name, root = parsed.name, parsed.root
+    manifest = root / MANIFEST_NAME
+    lock = root / LOCK_NAME
     problems = parsed.problems
     loaded = _load_toml(manifest, problems)
     if loaded is None:
         parsed.ok = False
-        return parsed
+        return
     doc, text = loaded
 
     header = doc.get("collection")
     if not isinstance(header, dict):
         problems.append(IndexProblem(manifest, "missing [collection] table; collection skipped"))
         parsed.ok = False
-        return parsed
+        return
     missing = [key for key in ("name", "version", "created", "updated") if key not in header]
     if missing:
         keys = ", ".join(repr(key) for key in missing)
@@ -234,11 +264,10 @@ def _parse_collection(name: str, root: Path) -> _Parsed:
             IndexProblem(manifest, "'artifacts' must be an array of tables; collection skipped")
         )
         parsed.ok = False
-        return parsed
+        return
 
     lock_hashes = _read_lock(lock, problems)
     report = _Reporter(manifest, text, "artifacts", len(raw_artifacts), problems)
-    resolver = _Resolver()
     root_resolved = resolver(root)
     seen: set[tuple[str, str]] = set()
     for index, raw in enumerate(raw_artifacts):
@@ -254,6 +283,61 @@ def _parse_collection(name: str, root: Path) -> _Parsed:
 
     parsed.groups = _parse_groups(doc.get("groups", []), manifest, text, problems)
     parsed.mcp_servers = _parse_mcp_servers(doc.get("mcp_servers", []), manifest, text, problems)
+
+
+def _snapshot(parsed: _Parsed, resolved: dict[str, str | None]) -> str:
+    """``parsed`` (all but the hashes) as JSON, with the stat data of its two files and the paths
+    it resolved: everything :func:`_restore` needs to know it still holds."""
+    return json.dumps(
+        {
+            "format": SNAPSHOT_FORMAT,
+            "source_key": parsed.source_key,
+            "manifest": [parsed.manifest_stat.mtime_ns, parsed.manifest_stat.size],
+            "lock": [parsed.lock_stat.mtime_ns, parsed.lock_stat.size],
+            "resolved": resolved,
+            "ok": parsed.ok,
+            "entries": [
+                [e.name, e.type, e.rel_path, e.description, e.lock_hash] for e in parsed.entries
+            ],
+            "groups": [[g.name, g.description, g.position, list(g.members)] for g in parsed.groups],
+            "mcp_servers": parsed.mcp_servers,
+            "problems": [[str(p.path), p.message, p.line, p.column] for p in parsed.problems],
+        },
+        separators=(",", ":"),
+    )
+
+
+def _restore(parsed: _Parsed, snapshot: str, resolver: _Resolver) -> _Parsed | None:
+    """``parsed`` filled from ``snapshot`` if it still holds (see :func:`_parse_collection`);
+    None if it does not, or is not a snapshot this version took (a damaged cache included)."""
+    try:
+        data = json.loads(snapshot)
+        if (
+            data["format"] != SNAPSHOT_FORMAT
+            or data["source_key"] != parsed.source_key
+            or data["manifest"] != [parsed.manifest_stat.mtime_ns, parsed.manifest_stat.size]
+            or data["lock"] != [parsed.lock_stat.mtime_ns, parsed.lock_stat.size]
+            or any(resolver(Path(path)) != real for path, real in data["resolved"].items())
+        ):
+            return None
+        root = parsed.root
+        parsed.ok = bool(data["ok"])
+        parsed.entries = [
+            _Entry(name, kind, rel_path, root / rel_path, description, lock_hash)
+            for name, kind, rel_path, description, lock_hash in data["entries"]
+        ]
+        parsed.groups = [
+            Group(name, description, position, tuple(members))
+            for name, description, position, members in data["groups"]
+        ]
+        parsed.mcp_servers = list(data["mcp_servers"])
+        parsed.problems = [
+            IndexProblem(Path(path), message, line, column)
+            for path, message, line, column in data["problems"]
+        ]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    parsed.snapshot, parsed.restored = snapshot, True
     return parsed
 
 
@@ -264,6 +348,8 @@ class _Resolver:
 
     def __init__(self) -> None:
         self._folders: dict[str, str | None] = {}
+        #: Every path asked about, with its answer.
+        self.seen: dict[str, str | None] = {}
 
     def _folder(self, folder: str) -> str | None:
         if folder not in self._folders:
@@ -271,13 +357,17 @@ class _Resolver:
         return self._folders[folder]
 
     def __call__(self, path: Path) -> str | None:
-        folder, name = os.path.split(os.fspath(path))
+        key = os.fspath(path)
+        folder, name = os.path.split(key)
         real_folder = self._folder(folder)
         if real_folder is None or name in ("", ".", ".."):
-            return _realpath(path)
-        candidate = os.path.join(real_folder, name)
-        # realpath(folder/name) is realpath(folder)/name unless name itself is a symlink
-        return _realpath(candidate) if os.path.islink(candidate) else candidate
+            found = _realpath(path)
+        else:
+            candidate = os.path.join(real_folder, name)
+            # realpath(folder/name) is realpath(folder)/name unless name itself is a symlink
+            found = _realpath(candidate) if os.path.islink(candidate) else candidate
+        self.seen[key] = found
+        return found
 
 
 def _realpath(path: str | os.PathLike[str]) -> str | None:

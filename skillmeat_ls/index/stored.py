@@ -1,43 +1,54 @@
-"""The cache tables that mirror the index, read and written through SQLAlchemy.
+"""What the cache holds about the collections, read with the standard ``sqlite3`` module.
 
-This module owns SkillMeat's tables ``collections``, ``collection_artifacts``, ``groups`` and
-``group_artifacts`` (membership ids ``"type:name"``) and this server's ``collection_sources`` and
-``indexed_artifacts``. It is the only module of the package that imports SQLAlchemy, and
-:func:`~skillmeat_ls.index.load_collections` imports it only when given a cache engine.
+The cache mirrors the index in SkillMeat's tables ``collections``, ``collection_artifacts``,
+``groups`` and ``group_artifacts`` and in this server's ``collection_sources`` and
+``indexed_artifacts``; this module reads them (:meth:`~skillmeat_ls.cache.store.Cache.rows`, no
+SQLAlchemy) and :mod:`skillmeat_ls.index.writes` writes them.
 
 :func:`_hash_through_cache` reads the stored hashes (so unchanged artifacts are not re-hashed, see
 :mod:`skillmeat_ls.index.hashes`), hashes, then writes. The manifest and lock are re-read on every
 load; their stat data is stored in ``collection_sources``. Writes happen in one
 ``BEGIN IMMEDIATE`` transaction per load, after all hashing, so concurrent servers on one cache
 serialise cleanly; a collection whose manifest, lock and artifacts are all as stored is not
-written, and a load that finds nothing changed (a warm start) writes nothing at all. A collection
-removed from disk is deleted from the cache (the cascades remove the rest); one whose manifest is
-broken keeps its rows, with the problem in ``collection_sources.error``, so fixing it costs no
-re-hash. The cache mirrors one home: rows of collections under another home are left alone. A
-cache that cannot be read or written is reported as an :class:`~skillmeat_ls.index.IndexProblem`
-on the database file; the index is still built.
+written, and a load that finds nothing changed (a warm start) writes nothing at all and loads no
+SQLAlchemy. A collection removed from disk is deleted from the cache (the cascades remove the
+rest); one whose manifest is broken keeps its rows, with the problem in
+``collection_sources.error``, so fixing it costs no re-hash. The cache mirrors one home: rows of
+collections under another home are left alone. A cache that cannot be read or written is reported
+as an :class:`~skillmeat_ls.index.IndexProblem` on the database file; the index is still built.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, delete, insert, select, update
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
-
-from skillmeat_ls.cache import models
+from skillmeat_ls.cache.store import CacheReadError
 from skillmeat_ls.index.hashes import Hasher, _hash_all, _Stored
-from skillmeat_ls.index.manifest import _Entry, _Parsed
-from skillmeat_ls.index.model import Group, IndexProblem
+from skillmeat_ls.index.manifest import _Parsed
+from skillmeat_ls.index.model import IndexProblem
+
+if TYPE_CHECKING:
+    from skillmeat_ls.cache.store import Cache
+
+
+@dataclass(frozen=True)
+class _Source:
+    """A ``collection_sources`` row."""
+
+    collection_id: str
+    root_path: str
+    manifest_mtime_ns: int | None
+    manifest_size: int | None
+    lock_mtime_ns: int | None
+    lock_size: int | None
+    error: str | None
 
 
 def _hash_through_cache(
-    engine: Engine,
+    cache: Cache,
     collections_dir: Path,
     parsed: Sequence[_Parsed],
     problems: list[IndexProblem],
@@ -45,14 +56,14 @@ def _hash_through_cache(
     *,
     remove_missing: bool,
 ) -> None:
-    """Hash ``parsed`` reusing the hashes stored in ``engine``'s cache, then bring the cache up to
+    """Hash ``parsed`` reusing the hashes stored in ``cache``, then bring the cache up to
     date (deleting the rows of collections gone from ``collections_dir`` if ``remove_missing``).
     A cache error is appended to ``problems``; a cache that cannot be read is not written."""
     try:
-        stored = _read_stored(engine, [p.source_key for p in parsed])
-        sources = _read_sources(engine)
-    except SQLAlchemyError as exc:
-        problems.append(_cache_problem(engine, f"cannot read the cache: {exc}"))
+        stored = _read_stored(cache, [p.source_key for p in parsed])
+        sources = _read_sources(cache)
+    except CacheReadError as exc:
+        problems.append(_cache_problem(cache, f"cannot read the cache: {exc}"))
         _hash_all(parsed, {}, hasher)
         return
     _hash_all(parsed, stored, hasher)
@@ -66,23 +77,51 @@ def _hash_through_cache(
     gone = any(key not in present and str(Path(key).parent) == home_key for key in sources)
     if len(unchanged) == len(parsed) and not (gone and remove_missing):
         return  # a warm start with nothing changed writes nothing (and takes no write lock)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from skillmeat_ls.index.writes import write_cache
+
     try:
-        _write_cache(engine, collections_dir, parsed, unchanged, remove_missing=remove_missing)
+        write_cache(cache.engine, collections_dir, parsed, unchanged, remove_missing=remove_missing)
     except SQLAlchemyError as exc:
-        problems.append(_cache_problem(engine, f"cannot update the cache: {exc}"))
+        problems.append(_cache_problem(cache, f"cannot update the cache: {exc}"))
 
 
-def _read_sources(engine: Engine) -> dict[str, Any]:
+def _read_snapshots(cache: Cache, keys: Sequence[str]) -> dict[str, str]:
+    """The stored snapshots of the collections at ``keys`` (none if the cache cannot be read:
+    :func:`_hash_through_cache` reports that)."""
+    found: dict[str, str] = {}
+    unique = sorted(set(keys))
+    try:
+        for start in range(0, len(unique), _CHUNK):
+            chunk = unique[start : start + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            found.update(
+                cache.rows(
+                    "SELECT root_path, content FROM collection_snapshots"
+                    f" WHERE root_path IN ({marks})",
+                    chunk,
+                )
+            )
+    except CacheReadError:
+        return {}
+    return found
+
+
+def _read_sources(cache: Cache) -> dict[str, _Source]:
     """Every ``collection_sources`` row, by root path."""
-    with engine.connect() as conn:
-        return {row.root_path: row for row in conn.execute(select(models.CollectionSource))}
+    rows = cache.rows(
+        "SELECT collection_id, root_path, manifest_mtime_ns, manifest_size, lock_mtime_ns,"
+        " lock_size, error FROM collection_sources"
+    )
+    return {row[1]: _Source(*row) for row in rows}
 
 
-def _unchanged(item: _Parsed, stored: dict[tuple[str, str], _Stored], source: Any | None) -> bool:
+def _unchanged(item: _Parsed, stored: dict[tuple[str, str], _Stored], source: _Source | None) -> bool:
     """Whether the cache already holds exactly what ``item`` would write: its manifest and lock
     unchanged (so its entries and groups, which are read from them alone), the same problems,
-    the same artifacts, every hash reused."""
-    if source is None or source.error != _problem_summary(item.problems):
+    the same artifacts, every hash reused, and its reading restored from the stored snapshot."""
+    if not item.restored or source is None or source.error != _problem_summary(item.problems):
         return False
     if not item.ok:
         return True
@@ -112,203 +151,31 @@ def _unchanged(item: _Parsed, stored: dict[tuple[str, str], _Stored], source: An
     return True
 
 
-def _cache_problem(engine: Engine, message: str) -> IndexProblem:
-    return IndexProblem(Path(engine.url.database or ":memory:"), message)
+def _cache_problem(cache: Cache, message: str) -> IndexProblem:
+    return IndexProblem(cache.status.path, message)
 
 
-def _read_stored(engine: Engine, keys: Sequence[str]) -> dict[tuple[str, str], _Stored]:
+def _read_stored(cache: Cache, keys: Sequence[str]) -> dict[tuple[str, str], _Stored]:
     """Stored hashes of the artifacts of the collections at ``keys``: ``(key, artifact_id)``."""
-    if not keys:
-        return {}
-    ia, src = models.IndexedArtifact, models.CollectionSource
-    query = (
-        select(src.root_path, ia.artifact_id, ia.rel_path, ia.fingerprint, ia.content_hash)
-        .join(src, src.collection_id == ia.collection_id)
-        .where(src.root_path.in_(list(keys)))
-    )
-    with engine.connect() as conn:
-        return {
-            (row.root_path, row.artifact_id): _Stored(
-                row.rel_path, row.fingerprint, row.content_hash
-            )
-            for row in conn.execute(query)
-        }
+    found: dict[tuple[str, str], _Stored] = {}
+    unique = sorted(set(keys))
+    for start in range(0, len(unique), _CHUNK):
+        chunk = unique[start : start + _CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        for root_path, artifact_id, rel_path, fingerprint, digest in cache.rows(
+            "SELECT s.root_path, a.artifact_id, a.rel_path, a.fingerprint, a.content_hash"
+            " FROM indexed_artifacts a JOIN collection_sources s"
+            f" ON s.collection_id = a.collection_id WHERE s.root_path IN ({marks})",
+            chunk,
+        ):
+            found[(root_path, artifact_id)] = _Stored(rel_path, fingerprint, digest)
+    return found
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
-def _write_cache(
-    engine: Engine,
-    collections_dir: Path,
-    parsed: Sequence[_Parsed],
-    unchanged: set[str],
-    *,
-    remove_missing: bool,
-) -> None:
-    """Write each collection of ``parsed`` but those whose root path is in ``unchanged``."""
-    with engine.connect() as conn:
-        # Take the write lock first: what is read below is then what the writes apply to.
-        dbapi_connection = conn.connection.dbapi_connection
-        if not getattr(dbapi_connection, "in_transaction", False):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        src = models.CollectionSource
-        sources = {row.root_path: row for row in conn.execute(select(src))}
-        for item in parsed:
-            if item.source_key not in unchanged:
-                _write_collection(conn, item, sources.get(item.source_key))
-        home_key = str(collections_dir.resolve())
-        present = {item.source_key for item in parsed}
-        removed = [
-            row.collection_id
-            for key, row in sources.items()
-            if key not in present and str(Path(key).parent) == home_key
-        ]
-        if removed and remove_missing:
-            conn.execute(delete(models.Collection).where(models.Collection.id.in_(removed)))
-        conn.commit()
+#: Keys per query: well inside SQLite's limit on bound parameters.
+_CHUNK = 500
 
 
 def _problem_summary(problems: Iterable[IndexProblem]) -> str | None:
     text = "\n".join(str(problem) for problem in problems)
     return text or None
-
-
-def _changed(row: Any, values: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in values.items() if getattr(row, key) != value}
-
-
-def _write_collection(conn: Connection, item: _Parsed, source: Any | None) -> None:
-    src = models.CollectionSource
-    error = _problem_summary(item.problems)
-    if not item.ok:
-        # Keep the rows (and their hashes) of a collection whose manifest is broken for now.
-        if source is not None and source.error != error:
-            conn.execute(
-                update(src).where(src.collection_id == source.collection_id).values(error=error)
-            )
-        return
-
-    stats = {
-        "manifest_mtime_ns": item.manifest_stat.mtime_ns,
-        "manifest_size": item.manifest_stat.size,
-        "lock_mtime_ns": item.lock_stat.mtime_ns,
-        "lock_size": item.lock_stat.size,
-        "error": error,
-    }
-    if source is None:
-        collection_id = uuid.uuid4().hex
-        conn.execute(insert(models.Collection).values(id=collection_id, name=item.name))
-        conn.execute(
-            insert(src).values(collection_id=collection_id, root_path=item.source_key, **stats)
-        )
-    else:
-        collection_id = source.collection_id
-        coll = models.Collection
-        current = conn.execute(select(coll.name).where(coll.id == collection_id)).scalar_one()
-        if current != item.name:
-            conn.execute(update(coll).where(coll.id == collection_id).values(name=item.name))
-        changes = _changed(source, stats)
-        if changes:
-            conn.execute(
-                update(src)
-                .where(src.collection_id == collection_id)
-                .values(**changes, indexed_at=_now())
-            )
-    _write_artifacts(conn, collection_id, item.entries)
-    _write_groups(conn, collection_id, item.groups)
-
-
-def _write_artifacts(conn: Connection, collection_id: str, entries: Sequence[_Entry]) -> None:
-    ca, ia = models.CollectionArtifact, models.IndexedArtifact
-    members = set(
-        conn.execute(select(ca.artifact_id).where(ca.collection_id == collection_id)).scalars()
-    )
-    indexed = {
-        row.artifact_id: row
-        for row in conn.execute(select(ia).where(ia.collection_id == collection_id))
-    }
-    wanted = {entry.artifact_id: entry for entry in entries}
-    gone = members - wanted.keys()
-    if gone:
-        # Cascades to indexed_artifacts.
-        conn.execute(delete(ca).where(ca.collection_id == collection_id, ca.artifact_id.in_(gone)))
-    new_members = [aid for aid in wanted if aid not in members]
-    if new_members:
-        conn.execute(
-            insert(ca),
-            [{"collection_id": collection_id, "artifact_id": aid} for aid in new_members],
-        )
-    inserts: list[dict[str, Any]] = []
-    for aid, entry in wanted.items():
-        values = {
-            "name": entry.name,
-            "type": entry.type,
-            "rel_path": entry.rel_path,
-            "description": entry.description,
-            "content_hash": entry.content_hash,
-            "lock_hash": entry.lock_hash,
-            "fingerprint": entry.fingerprint,
-        }
-        row = indexed.get(aid)
-        if row is None:
-            inserts.append({"collection_id": collection_id, "artifact_id": aid, **values})
-            continue
-        changes = _changed(row, values)
-        if changes:
-            conn.execute(
-                update(ia)
-                .where(ia.collection_id == collection_id, ia.artifact_id == aid)
-                .values(**changes, indexed_at=_now())
-            )
-    if inserts:
-        conn.execute(insert(ia), inserts)
-
-
-def _write_groups(conn: Connection, collection_id: str, groups: Sequence[Group]) -> None:
-    gt, ga = models.Group, models.GroupArtifact
-    existing = {
-        row.name: row for row in conn.execute(select(gt).where(gt.collection_id == collection_id))
-    }
-    wanted = {group.name: group for group in groups}
-    gone = [row.id for name, row in existing.items() if name not in wanted]
-    if gone:
-        conn.execute(delete(gt).where(gt.id.in_(gone)))  # cascades to group_artifacts
-    kept_ids = [row.id for name, row in existing.items() if name in wanted]
-    current_members: dict[str, dict[str, int]] = {}
-    if kept_ids:
-        for link in conn.execute(
-            select(ga.group_id, ga.artifact_id, ga.position).where(ga.group_id.in_(kept_ids))
-        ):
-            current_members.setdefault(link.group_id, {})[link.artifact_id] = link.position
-
-    for name, group in wanted.items():
-        row = existing.get(name)
-        values = {"description": group.description, "position": group.position}
-        if row is None:
-            group_id = uuid.uuid4().hex
-            conn.execute(
-                insert(gt).values(id=group_id, collection_id=collection_id, name=name, **values)
-            )
-        else:
-            group_id = row.id
-            changes = _changed(row, values)
-            if changes:
-                conn.execute(update(gt).where(gt.id == group_id).values(**changes))
-        have = current_members.get(group_id, {})
-        want = {member: position for position, member in enumerate(group.members)}
-        stale = [aid for aid in have if aid not in want]
-        if stale:
-            conn.execute(delete(ga).where(ga.group_id == group_id, ga.artifact_id.in_(stale)))
-        for aid, position in want.items():
-            if aid not in have:
-                conn.execute(
-                    insert(ga).values(group_id=group_id, artifact_id=aid, position=position)
-                )
-            elif have[aid] != position:
-                conn.execute(
-                    update(ga)
-                    .where(ga.group_id == group_id, ga.artifact_id == aid)
-                    .values(position=position)
-                )

@@ -376,6 +376,7 @@ class SkillMeatServer(LanguageServer):
     async def start_engine(self) -> None:
         """Migrate the cache and index the collections, reporting progress; then analyse."""
         self.notify_status()
+        await self.work(self.session.open_cache_if_current)
         files = await self.work(self.session.scan, self.workspace_folders())
         if not self.pull and self._pool is None and len(files) >= MIN_FILES_FOR_WORKERS:
             # a push client gets every workspace file's diagnostics: start the workers now

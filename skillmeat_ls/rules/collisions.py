@@ -28,20 +28,23 @@ class RecordKeys(NamedTuple):
     identity: tuple[str, str, str] | None
     #: (profile root, normalised ``artifact_path``), for a path inside its root
     path: tuple[str, str] | None
+    #: (normalised name, profile id): the identity without the type
+    name: tuple[str, str] | None
 
 
 def keys_of(record: Record) -> RecordKeys:
     name, artifact_type = record.name, record.type
-    key = None
+    key = name_key = None
     if name is not None and artifact_type is not None:
         profile = record.text("deployment_profile_id") or DEFAULT_PROFILE_ID
         key = (*identity(name, artifact_type), profile)
+        name_key = (key[0], profile)
     path = derived_path(record)
     place = None
     if path is not None and not path_escapes(path):
         root = record.text("profile_root_dir") or CLAUDE_DIR
         place = (root, posixpath.normpath(path.replace("\\", "/")))
-    return RecordKeys(key, place)
+    return RecordKeys(key, place, name_key)
 
 
 # Each rule takes the document's records and, in the same order, their keys: two sequences
@@ -76,14 +79,26 @@ def rule_shared_names(
 ) -> Iterator[Diagnostic]:
     """SM121: one name used by records of different types in one profile (allowed, but
     confusable)."""
+    # Names are rarely shared: find those first (no allocation per record on a keystroke), then
+    # gather the records of those names only.
+    first_type: dict[tuple[str, str], str] = {}
+    shared: set[tuple[str, str]] = set()
+    for record_key in keys:
+        key, name_key = record_key.identity, record_key.name
+        if (
+            key is not None
+            and name_key is not None
+            and first_type.setdefault(name_key, key[1]) != key[1]
+        ):
+            shared.add(name_key)
+    if not shared:
+        return
     by_name: dict[tuple[str, str], dict[str, Record]] = defaultdict(dict)
     for record, record_key in zip(records, keys, strict=True):
-        key = record_key.identity
-        if key is not None:
-            by_name[(key[0], key[2])].setdefault(key[1], record)
+        key, name_key = record_key.identity, record_key.name
+        if key is not None and name_key in shared:
+            by_name[name_key].setdefault(key[1], record)
     for (name, _profile), by_type in by_name.items():
-        if len(by_type) < 2:
-            continue
         for artifact_type, record in by_type.items():
             others = [(t, r) for t, r in by_type.items() if t != artifact_type]
             listed = ", ".join(t for t, _ in others)

@@ -23,8 +23,11 @@ def rule_syntax(doc: Document) -> Iterator[Diagnostic]:
         yield finding("SM100", prefix + problem.message, (problem.offset, end))
 
 
+_LEGACY_TOP = frozenset({"deployment", "artifacts"})
+
+
 def _legacy_tables(doc: Document) -> list[PlacedChunk]:
-    return [p for p in doc.tables() if p.chunk.path[:1] in (("deployment",), ("artifacts",))]
+    return [p for p in doc.tables() if p.chunk.path and p.chunk.path[0] in _LEGACY_TOP]
 
 
 def _unified_places(doc: Document) -> list[Span]:
@@ -52,8 +55,10 @@ def rule_legacy_schema(doc: Document) -> Iterator[Diagnostic]:
 def rule_mixed_schema(doc: Document) -> Iterator[Diagnostic]:
     """SM102: legacy and unified records in one file; on the first header of the later schema."""
     legacy = [p.header_span for p in _legacy_tables(doc)]
+    if not legacy:
+        return  # (a keystroke in a unified file then costs no pass over its records here)
     unified = _unified_places(doc)
-    if legacy and unified:
+    if unified:
         span = max(legacy[0], unified[0])
         yield finding(
             "SM102",
@@ -64,7 +69,7 @@ def rule_mixed_schema(doc: Document) -> Iterator[Diagnostic]:
 
 
 #: ``legacy-deployment`` holds a header-only legacy file's values after migration (kept, lossless).
-_KNOWN_TOP = {("deployed",), ("deployment",), ("artifacts",), (LEGACY_KEPT_TABLE,)}
+_KNOWN_TOP = frozenset({"deployed", "deployment", "artifacts", LEGACY_KEPT_TABLE})
 
 
 def rule_unknown_top_level(doc: Document) -> Iterator[Diagnostic]:
@@ -81,7 +86,7 @@ def rule_unknown_top_level(doc: Document) -> Iterator[Diagnostic]:
                     span,
                 )
     for placed in doc.tables():
-        if placed.chunk.path[:1] not in _KNOWN_TOP:
+        if not placed.chunk.path or placed.chunk.path[0] not in _KNOWN_TOP:
             name = ".".join(placed.chunk.path)
             yield finding(
                 "SM103",

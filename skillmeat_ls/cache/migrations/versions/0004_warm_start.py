@@ -1,13 +1,15 @@
-"""This server's copy_hashes: the content hashes of deployed copies, for warm starts.
+"""This server's warm-start tables: copy_hashes and collection_snapshots.
 
-Revision ID: 0004_copy_hashes
+Revision ID: 0004_warm_start
 Revises: 0003_index_tables
 Create Date: 2026-12-01
 
 ``copy_hashes`` remembers, for each deployed copy inside a profile root (``.claude/skills/x``,
 ``.agents/commands/y.md``), the stat fingerprint its hash was computed from, the hash, and why it
 was not hashed when an entry in it leads outside the root (SM133). A restart re-hashes only the
-copies whose fingerprint changed.
+copies whose fingerprint changed. ``collection_snapshots`` keeps, per collection directory, what
+reading its ``collection.toml`` and ``collection.lock`` gave (JSON, with the files' stat data and
+the paths it resolved), so a restart parses only the manifests that changed.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_copy_hashes"
+revision = "0004_warm_start"
 down_revision = "0003_index_tables"
 branch_labels = None
 depends_on = None
@@ -35,7 +37,14 @@ def upgrade() -> None:
         if_not_exists=True,
     )
     op.create_index("idx_copy_hashes_root", "copy_hashes", ["root"], if_not_exists=True)
+    op.create_table(
+        "collection_snapshots",
+        sa.Column("root_path", sa.String(), primary_key=True),
+        sa.Column("content", sa.Text(), nullable=False),
+        if_not_exists=True,
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("collection_snapshots")
     op.drop_table("copy_hashes")
