@@ -296,10 +296,17 @@ class DiskProbe:
         self._forgotten.add(prefix)
 
     def save(self) -> None:
-        """Hand the store what was hashed and forgotten since the last save (no store: drop it)."""
+        """Hand the store what was hashed and forgotten since the last save (without a store yet,
+        it is kept for the one :meth:`use_store` attaches). What the store already holds as it
+        is (hashed before the store was attached, say) is not written again."""
+        if self._store is None or not (self._learned or self._forgotten):
+            return
         learned, forgotten = self._learned, self._forgotten
         self._learned, self._forgotten = {}, set()
-        if self._store is not None and (learned or forgotten):
+        if not forgotten:
+            held = self._store.known({copy.root for copy in learned.values()})
+            learned = {path: copy for path, copy in learned.items() if held.get(path) != copy}
+        if learned or forgotten:
             self._store.save(learned, forgotten)
 
 

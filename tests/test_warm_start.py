@@ -209,3 +209,27 @@ def test_a_scan_worker_reuses_handed_hashes_and_returns_what_it_computed(tmp_pat
         assert list(later.learned) == [str(changed.parent.resolve())]
     finally:
         pool.shutdown()
+
+
+def test_hashes_computed_before_the_cache_opened_are_stored_once_it_is(tmp_path: Path) -> None:
+    """A document opened while a new cache is still being created is analysed at once; what
+    that analysis hashed reaches the cache when it is ready, and serves the next start."""
+    file = build(tmp_path)
+    first = CountingHasher()
+    session = Session(settings(tmp_path), copy_hasher=first)
+    session.open_cache_if_current()  # no cache yet: left to start()
+    assert session.cache is None
+    session.analyze(file, file.read_text(), 1)
+    session.save_copies()  # nothing to save into yet: kept
+    session.start()
+    session.save_copies()
+    session.close()
+    assert len(first.paths) == COPIES
+
+    again = CountingHasher()
+    session = Session(settings(tmp_path), copy_hasher=again)
+    session.open_cache_if_current()  # at head now: opened before the first analysis
+    assert session.cache is not None
+    session.analyze(file, file.read_text(), 1)
+    session.close()
+    assert again.paths == []

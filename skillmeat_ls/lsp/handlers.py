@@ -91,6 +91,9 @@ def _lifecycle(server: SkillMeatServer) -> None:
     @server.feature(lsp.INITIALIZED)
     async def initialized(ls: SkillMeatServer, _params: lsp.InitializedParams) -> None:
         await ls.pull_configuration()
+        # the settings are known: a cache at head opens now, for the first analysis to use
+        await ls.work(ls.session.open_cache_if_current)
+        ls.configured.set()
         await ls.register_watchers()
         ls.startup = asyncio.ensure_future(ls.start_engine())
 

@@ -17,6 +17,7 @@ what is running or dirty) and reads the session through its immutable ``snapshot
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import uuid
@@ -51,6 +52,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 STATUS_NOTIFICATION = "skillmeat/status"
+#: How long a document opened before the client's settings arrived waits for them.
+CONFIGURATION_WAIT_S = 2.0
 REFRESH_DELAY_S = 0.2
 BURST_YIELDS = 3  # event-loop turns to let queued edits arrive before publishing
 WORKER_TASKS = 16  # tasks the workspace scan is cut into when it uses worker processes
@@ -104,6 +107,9 @@ class SkillMeatServer(LanguageServer):
         self.session = Session(Settings.from_options(None))
         self.commands = Commands(self)
         self.ready = asyncio.Event()
+        #: Set once the client's settings are read (``initialized``): analyses wait for it, a
+        #: little, so the first diagnostics follow the client's rule settings and cache.
+        self.configured = asyncio.Event()
         self.pull = False  # the client pulls diagnostics
         self._coalescing = _Coalescing(set(), set())
         self._refresh: asyncio.TimerHandle | None = None
@@ -191,6 +197,9 @@ class SkillMeatServer(LanguageServer):
             return None
         coalescing.running.add(uri)
         try:
+            if not self.configured.is_set():
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self.configured.wait(), CONFIGURATION_WAIT_S)
             while True:
                 coalescing.dirty.discard(uri)
                 document = self.workspace.text_documents.get(uri)
@@ -376,7 +385,6 @@ class SkillMeatServer(LanguageServer):
     async def start_engine(self) -> None:
         """Migrate the cache and index the collections, reporting progress; then analyse."""
         self.notify_status()
-        await self.work(self.session.open_cache_if_current)
         files = await self.work(self.session.scan, self.workspace_folders())
         if not self.pull and self._pool is None and len(files) >= MIN_FILES_FOR_WORKERS:
             # a push client gets every workspace file's diagnostics: start the workers now
