@@ -146,7 +146,8 @@ class DiskProbe:
         self._stamp = time.monotonic()
         self._real_dirs: dict[str, str] = {}
         self._resolved: dict[tuple[str, str], str | None] = {}
-        self._copies: dict[str, KnownCopy] = {}  # real path -> what was learned about it
+        #: real profile root -> real path of a copy in it -> what was learned about that copy
+        self._copies: dict[str, dict[str, KnownCopy]] = {}
         self._stored_roots: set[str] = set()  # real roots whose stored copies were read
         self._learned: dict[str, KnownCopy] = {}  # hashed since the last save
         self._forgotten: set[str] = set()  # invalidated since the last save
@@ -212,11 +213,12 @@ class DiskProbe:
         to hand a worker that analyses their files."""
         real = {self._real_dir(os.fspath(root)) for root in roots}
         self.preload(Path(root) for root in real)
-        return {path: copy for path, copy in self._copies.items() if copy.root in real}
+        return {path: copy for root in real for path, copy in self._copies.get(root, {}).items()}
 
     def learn(self, learned: Mapping[str, KnownCopy]) -> None:
         """Take what another probe (a worker's) hashed, to reuse and to save."""
-        self._copies.update(learned)
+        for path, copy in learned.items():
+            self._copies.setdefault(copy.root, {})[path] = copy
         self._learned.update(learned)
 
     def preload(self, roots: Iterable[Path]) -> None:
@@ -226,13 +228,13 @@ class DiskProbe:
         wanted = {self._real_dir(os.fspath(root)) for root in roots} - self._stored_roots
         if wanted:
             for path, copy in self._store.known(wanted).items():
-                self._copies.setdefault(path, copy)
+                self._copies.setdefault(copy.root, {}).setdefault(path, copy)
             self._stored_roots |= wanted
 
     def _known(self, path: str, within: str) -> KnownCopy | None:
         if self._store is not None and within not in self._stored_roots:
             self.preload([Path(within)])
-        return self._copies.get(path)
+        return self._copies.get(within, {}).get(path)
 
     def hash(self, root: Path, relative: str) -> str | None:
         """SkillMeat's content hash of ``root/relative``; None if absent, unreadable, outside, or
@@ -246,13 +248,13 @@ class DiskProbe:
         try:
             fingerprint = tree_fingerprint(path) if self._fingerprints else ""
         except (OSError, ValueError):
-            self._copies.pop(path, None)
+            self._copies.get(within, {}).pop(path, None)
             self._checked[path] = None
             return None
         copy = self._known(path, within)
         if copy is None or not fingerprint or (copy.fingerprint, copy.root) != (fingerprint, within):
             copy = self._hash(path, within, fingerprint)
-        self._copies[path] = copy
+        self._copies.setdefault(within, {})[path] = copy
         self._checked[path] = copy.content_hash
         return copy.content_hash
 
@@ -274,7 +276,7 @@ class DiskProbe:
         if path is None:
             return None
         self.hash(root, relative)
-        copy = self._copies.get(path)
+        copy = self._copies.get(self._real_dir(os.fspath(root)), {}).get(path)
         return f"{relative}/{copy.leaves}" if copy is not None and copy.leaves else None
 
     def forget(self, path: Path | None = None) -> None:
@@ -290,9 +292,16 @@ class DiskProbe:
             return
         prefix = os.path.realpath(path)
         under = prefix + os.sep
-        for known in [p for p in self._copies if p == prefix or p.startswith(under)]:
-            del self._copies[known]
-            self._learned.pop(known, None)
+        for root, copies in self._copies.items():
+            if root == prefix or root.startswith(under):
+                gone = list(copies)  # the whole profile root (the usual event: its project)
+            elif prefix.startswith(root + os.sep):
+                gone = [p for p in copies if p == prefix or p.startswith(under)]
+            else:
+                continue
+            for known in gone:
+                del copies[known]
+                self._learned.pop(known, None)
         self._forgotten.add(prefix)
 
     def save(self) -> None:
