@@ -4,8 +4,10 @@ The server analyses open documents itself (it keeps their parse for the next key
 hundreds of deployment files a workspace may hold on disk are analysed here, in worker
 processes that each get the collections index once and return diagnostics with their positions
 already computed, so the server only has to send them. A worker also gets the copy hashes the
-server knows for its files' profile roots, and returns those it had to compute, for the server to
-store: workers never open the cache.
+server knows for its files' profile roots and each file's last verdict
+(:mod:`skillmeat_ls.verdicts`): a file whose verdict still holds is not parsed again. It returns
+the hashes it had to compute and the new verdicts, for the server to store: workers never open
+the cache.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from skillmeat_ls.analysis import analyze_path, context_for, interrupted, refused
+from skillmeat_ls.analysis import Findings, analyze_text, context_for, interrupted, refused
 from skillmeat_ls.document import Document
 from skillmeat_ls.project_config import ConfigCache
 from skillmeat_ls.rules import Analyzer, Diagnostic, RuleSettings
-from skillmeat_ls.workspace import DiskProbe, HandedCopies, KnownCopy, RefusedFile
+from skillmeat_ls.verdicts import Verdict, inputs_digest, read_verdicts, text_digest
+from skillmeat_ls.workspace import DiskProbe, HandedCopies, KnownCopy, RefusedFile, read_text
 
 if TYPE_CHECKING:
     from skillmeat_ls.index import CollectionIndex
@@ -51,10 +54,12 @@ class FileDiagnostics:
 
 @dataclass(frozen=True)
 class BatchResult:
-    """A worker's answer: each file's diagnostics, and the copy hashes it computed."""
+    """A worker's answer: each file's diagnostics, the copy hashes it computed, and the new
+    verdicts (path -> JSON) of the files it analysed."""
 
     files: list[FileDiagnostics]
     learned: dict[str, KnownCopy]
+    verdicts: dict[str, str]
 
 
 def place(
@@ -112,32 +117,55 @@ def analyze_batch(
     stops: tuple[Path, ...] = (),
     unsettled: Mapping[Path, str] | None = None,
     copies: Mapping[str, KnownCopy] | None = None,
+    verdicts: Mapping[str, str] | None = None,
 ) -> BatchResult:
     """In a worker: analyse each file as it is on disk (unreadable files are left out), with
     its project's config file (searched up to the workspace folders ``stops``); a file in a root
     of ``unsettled`` (an interrupted request that could not be settled) is not analysed. The
     copy hashes of ``copies`` are reused while their fingerprints hold (without it, none are
-    fingerprinted nor returned)."""
+    fingerprinted nor returned), and so are the ``verdicts`` (path -> JSON) that still hold."""
     assert _settings is not None
     rules, encoding = _settings
     handed = HandedCopies(copies) if copies is not None else None
     disk = DiskProbe(one_shot=True, store=handed)
     disk.preload(path.parent for path in paths)
     configs = ConfigCache(stops=stops)
-    results = []
+    previous = read_verdicts(verdicts or {}, paths)
+    results, new_verdicts = [], {}
     for path in paths:
         why = (unsettled or {}).get(path.parent)
+        if why is not None:
+            results.append(_placed(path, interrupted(why), encoding))
+            continue
         try:
-            found = interrupted(why) if why is not None else analyze_path(
-                path, Analyzer(rules), context_for(path, index, disk, configs)
-            )
+            text = read_text(path)
         except RefusedFile as exc:
-            found = refused(exc)
+            results.append(_placed(path, refused(exc), encoding))
+            continue
         except (OSError, ValueError):
             continue
-        results.append(FileDiagnostics(path, place(found.document, found.diagnostics, encoding)))
+        context = context_for(path, index, disk, configs)
+        inputs = inputs_digest(rules, context.project, encoding, index)
+        verdict = previous.get(path)
+        if verdict is not None and verdict.holds(text, inputs, disk):
+            results.append(FileDiagnostics(path, verdict.diagnostics))
+            continue
+        disk.start_asking()
+        try:
+            found = analyze_text(path, text, Analyzer(rules), context)
+        finally:
+            asked = disk.stop_asking()
+        placed = _placed(path, found, encoding)
+        results.append(placed)
+        content = Verdict(text_digest(text), inputs, asked, placed.diagnostics).to_json()
+        if content is not None:
+            new_verdicts[str(path)] = content
     disk.save()
-    return BatchResult(results, handed.learned if handed is not None else {})
+    return BatchResult(results, handed.learned if handed is not None else {}, new_verdicts)
+
+
+def _placed(path: Path, found: Findings, encoding: str) -> FileDiagnostics:
+    return FileDiagnostics(path, place(found.document, found.diagnostics, encoding))
 
 
 def worker_pool(rules: RuleSettings, encoding: str) -> ProcessPoolExecutor:

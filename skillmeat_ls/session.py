@@ -303,6 +303,23 @@ class Session:
         self._claim()
         return self.disk.copies_of(roots)
 
+    def verdicts_of(self, paths: Iterable[Path]) -> dict[str, str]:
+        """The stored verdicts (JSON) of these files, for a scan worker."""
+        self._claim()
+        if self.cache is None:
+            return {}
+        from skillmeat_ls.cache.verdicts import stored_verdicts
+
+        return stored_verdicts(self.cache, (str(path) for path in paths))
+
+    def keep_verdicts(self, verdicts: Mapping[str, str]) -> None:
+        """Store the verdicts a scan worker made."""
+        self._claim()
+        if self.cache is not None and verdicts:
+            from skillmeat_ls.cache.verdicts import store_verdicts
+
+            store_verdicts(self.cache, verdicts)
+
     def learn_copies(self, learned: Mapping[str, KnownCopy]) -> None:
         """Take and store the copy hashes a scan worker computed."""
         self._claim()

@@ -104,6 +104,9 @@ class HandedCopies:
         self.learned.update(learned)
 
 
+StrPath = str | os.PathLike[str]
+"""A path as a string or a path object (the probe's hot paths take either)."""
+
 CopyHasher = Callable[[Path, str], str]
 """Computes the content hash of a deployed copy, confined to a real profile root (the seam for
 counting or injecting hash computations)."""
@@ -152,6 +155,8 @@ class DiskProbe:
         self._learned: dict[str, KnownCopy] = {}  # hashed since the last save
         self._forgotten: set[str] = set()  # invalidated since the last save
         self._checked: dict[str, str | None] = {}  # path -> hash, verified in this window
+        #: While set (:meth:`start_asking`), every question asked and its answer.
+        self._asked: dict[tuple[str, str, str], object] | None = None
         #: Bumped whenever a window ends: results computed from an older one are stale.
         self.generation = 0
 
@@ -169,7 +174,7 @@ class DiskProbe:
             real = self._real_dirs[directory] = os.path.realpath(directory)
         return real
 
-    def resolve(self, root: Path, relative: str) -> str | None:
+    def resolve(self, root: StrPath, relative: str) -> str | None:
         """The real path of ``root/relative`` if it exists and stays inside ``root``."""
         self._expire()
         key = (os.fspath(root), relative)
@@ -198,8 +203,32 @@ class DiskProbe:
             return None  # missing, or not a directory on the way
         return candidate if candidate.startswith(real_root + os.sep) else None
 
-    def exists(self, root: Path, relative: str) -> bool:
-        return self.resolve(root, relative) is not None
+    def exists(self, root: StrPath, relative: str) -> bool:
+        found = self.resolve(root, relative) is not None
+        if self._asked is not None:
+            self._asked[("exists", os.fspath(root), relative)] = found
+        return found
+
+    def start_asking(self) -> None:
+        """Record every question asked from now on (:meth:`exists`, :meth:`hash`,
+        :meth:`leaving`) with its answer, until :meth:`stop_asking`."""
+        self._asked = {}
+
+    def stop_asking(self) -> tuple[tuple[tuple[str, str, str], object], ...]:
+        """The questions asked since :meth:`start_asking`, each with its answer."""
+        asked, self._asked = self._asked or {}, None
+        return tuple(asked.items())
+
+    def answer(self, question: tuple[str, str, str]) -> object:
+        """Ask ``question`` (as :meth:`stop_asking` lists it) again."""
+        method, root, relative = question
+        if method == "exists":
+            return self.exists(root, relative)
+        if method == "hash":
+            return self.hash(root, relative)
+        if method == "leaving":
+            return self.leaving(root, relative)
+        raise ValueError(f"not a question to the disk: {method!r}")
 
     def use_store(self, store: CopyHashes | None) -> None:
         """Keep hashes in ``store`` from now on (None: in memory only); what was learned so far
@@ -236,9 +265,15 @@ class DiskProbe:
             self.preload([Path(within)])
         return self._copies.get(within, {}).get(path)
 
-    def hash(self, root: Path, relative: str) -> str | None:
+    def hash(self, root: StrPath, relative: str) -> str | None:
         """SkillMeat's content hash of ``root/relative``; None if absent, unreadable, outside, or
         holding an entry that leads outside ``root`` (then :meth:`leaving` says which)."""
+        found = self._hash_of(root, relative)
+        if self._asked is not None:
+            self._asked[("hash", os.fspath(root), relative)] = found
+        return found
+
+    def _hash_of(self, root: StrPath, relative: str) -> str | None:
         path = self.resolve(root, relative)
         if path is None:
             return None
@@ -269,15 +304,18 @@ class DiskProbe:
             self._learned[path] = copy
         return copy
 
-    def leaving(self, root: Path, relative: str) -> str | None:
+    def leaving(self, root: StrPath, relative: str) -> str | None:
         """Why the copy at ``root/relative`` is not hashed (an entry in it leads outside
         ``root``, or is a special file), or None."""
         path = self.resolve(root, relative)
-        if path is None:
-            return None
-        self.hash(root, relative)
-        copy = self._copies.get(self._real_dir(os.fspath(root)), {}).get(path)
-        return f"{relative}/{copy.leaves}" if copy is not None and copy.leaves else None
+        found = None
+        if path is not None:
+            self._hash_of(root, relative)
+            copy = self._copies.get(self._real_dir(os.fspath(root)), {}).get(path)
+            found = f"{relative}/{copy.leaves}" if copy is not None and copy.leaves else None
+        if self._asked is not None:
+            self._asked[("leaving", os.fspath(root), relative)] = found
+        return found
 
     def forget(self, path: Path | None = None) -> None:
         """Start a new window: everything is looked at again. A hash is computed again only if

@@ -233,3 +233,99 @@ def test_hashes_computed_before_the_cache_opened_are_stored_once_it_is(tmp_path:
     session.analyze(file, file.read_text(), 1)
     session.close()
     assert again.paths == []
+
+
+# --- verdicts: a file whose text, inputs and disk answers are unchanged is not analysed again ---
+
+
+def test_a_scan_worker_reuses_verdicts_only_while_everything_they_depend_on_holds(
+    tmp_path: Path,
+) -> None:
+    from skillmeat_ls.index import load_collections
+
+    files = [build(tmp_path, f"p{i}", copies=4) for i in range(3)]
+    home = tmp_path / "home"
+    pool = worker_pool(RuleSettings(), "utf-16")
+
+    def scan(verdicts: dict[str, str] | None, index: object = None) -> tuple:
+        index = index if index is not None else load_collections(home)
+        done = pool.submit(analyze_batch, index, files, (), None, {}, verdicts).result(timeout=60)
+        fresh = pool.submit(analyze_batch, index, files, (), None, {}, None).result(timeout=60)
+        assert done.files == fresh.files  # whatever was reused, the answer is a fresh one's
+        return done, sorted(Path(p).parent.parent.name for p in done.verdicts)
+
+    try:
+        cold, analysed = scan({})
+        assert analysed == ["p0", "p1", "p2"]
+        stored = dict(cold.verdicts)
+
+        warm, analysed = scan(stored)
+        assert analysed == []  # nothing parsed again
+        assert warm.files == cold.files
+
+        # The file's text changed: that file only.
+        text = files[0].read_text()
+        files[0].write_text(text.replace("local_modifications = false", "local_modifications = true", 1))
+        after, analysed = scan(stored)
+        assert analysed == ["p0"]
+        stored.update(after.verdicts)
+
+        # A deployed copy changed: its file only, and the drift is seen.
+        skill_file(files[1], 2).write_bytes(b"# changed in the project\n")
+        after, analysed = scan(stored)
+        assert analysed == ["p1"]
+        assert any(d.diagnostic.code == "SM140" for f in after.files for d in f.diagnostics)
+        stored.update(after.verdicts)
+
+        # The collections changed (another index): every file.
+        collection_copy = home / "collections" / "default" / "commands" / "item-1.md"
+        collection_copy.write_bytes(b"# a newer item-1\n")
+        after, analysed = scan(stored)
+        assert analysed == ["p0", "p1", "p2"]
+        stored.update(after.verdicts)
+
+        # A damaged verdict is no verdict.
+        stored[str(files[2])] = "{damaged"
+        _, analysed = scan(stored)
+        assert analysed == ["p2"]
+    finally:
+        pool.shutdown()
+
+
+def test_verdicts_follow_the_rule_settings(tmp_path: Path) -> None:
+    file = build(tmp_path)
+    skill_file(file, 0).write_bytes(b"# drifted\n")
+    everything = worker_pool(RuleSettings(), "utf-16")
+    quieter = worker_pool(RuleSettings(disabled=frozenset({"SM140"})), "utf-16")
+    try:
+        first = everything.submit(analyze_batch, None, [file], (), None, {}, {}).result(timeout=60)
+        assert any(d.diagnostic.code == "SM140" for d in first.files[0].diagnostics)
+        other = quieter.submit(analyze_batch, None, [file], (), None, {}, first.verdicts).result(
+            timeout=60
+        )
+        assert list(other.verdicts) == [str(file)]  # analysed again, not reused
+        assert all(d.diagnostic.code != "SM140" for d in other.files[0].diagnostics)
+    finally:
+        everything.shutdown()
+        quieter.shutdown()
+
+
+def test_the_session_keeps_verdicts_across_a_restart(tmp_path: Path) -> None:
+    file = build(tmp_path)
+    pool = worker_pool(RuleSettings(), "utf-16")
+    try:
+        made = pool.submit(analyze_batch, None, [file], (), None, {}, {}).result(timeout=60)
+    finally:
+        pool.shutdown()
+    session = Session(settings(tmp_path))
+    session.start()
+    session.keep_verdicts(made.verdicts)
+    session.close()
+
+    session = Session(settings(tmp_path))
+    session.start()
+    try:
+        assert session.verdicts_of([file]) == made.verdicts
+        assert session.verdicts_of([file.with_name("elsewhere.toml")]) == {}
+    finally:
+        session.close()

@@ -11,8 +11,9 @@ Tables by revision:
   Membership ids are ``"type:name"`` strings, with no foreign key (artifacts may be external).
 * ``0003``: ``collection_sources``, ``indexed_artifacts`` and ``project_deployments``, the index
   this server keeps of collections on disk and of deployment files in the workspace.
-* ``0004``: ``copy_hashes`` (deployed copies' hashes by stat fingerprint) and
-  ``collection_snapshots`` (what reading each collection's manifest gave): warm starts.
+* ``0004``: ``copy_hashes`` (deployed copies' hashes by stat fingerprint),
+  ``collection_snapshots`` (what reading each collection's manifest gave) and ``file_verdicts``
+  (each deployment file's last diagnostics with their inputs): warm starts.
 """
 
 from __future__ import annotations
@@ -317,6 +318,16 @@ class CollectionSnapshot(Base):
 
     root_path: Mapped[str] = mapped_column(String, primary_key=True)
     #: JSON (see ``skillmeat_ls.index.manifest._snapshot``).
+    content: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class FileVerdict(Base):
+    """A deployment file's last diagnostics with what they were computed from."""
+
+    __tablename__ = "file_verdicts"
+
+    path: Mapped[str] = mapped_column(String, primary_key=True)
+    #: JSON (see ``skillmeat_ls.verdicts.Verdict``).
     content: Mapped[str] = mapped_column(Text, nullable=False)
 
 

@@ -74,6 +74,7 @@ REVISION_COLUMNS: dict[str, dict[str, frozenset[str]]] = {
             {"path", "root", "fingerprint", "content_hash", "leaves", "hashed_at"}
         ),
         "collection_snapshots": frozenset({"root_path", "content"}),
+        "file_verdicts": frozenset({"path", "content"}),
     },
 }  # fmt: skip
 

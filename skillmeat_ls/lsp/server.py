@@ -310,6 +310,7 @@ class SkillMeatServer(LanguageServer):
             for i in range(0, len(paths), size):
                 batch = paths[i : i + size]
                 copies = await self.work(self.session.copies_of, {p.parent for p in batch})
+                verdicts = await self.work(self.session.verdicts_of, batch)
                 futures.append(
                     asyncio.wrap_future(
                         pool.submit(
@@ -319,11 +320,13 @@ class SkillMeatServer(LanguageServer):
                             stops,
                             dict(snapshot.interrupted),
                             copies,
+                            verdicts,
                         ),
                         loop=loop,
                     )
                 )
             learned: dict[str, KnownCopy] = {}
+            new_verdicts: dict[str, str] = {}
             for done in asyncio.as_completed(futures):
                 batch_result = await done
                 for result in batch_result.files:
@@ -331,8 +334,11 @@ class SkillMeatServer(LanguageServer):
                         result.path, placed_to_lsp(result.path, result.diagnostics)
                     )
                 learned.update(batch_result.learned)
-            if learned:  # once every file's diagnostics are out
+                new_verdicts.update(batch_result.verdicts)
+            # once every file's diagnostics are out
+            if learned:
                 await self.work(self.session.learn_copies, learned)
+            await self.work(self.session.keep_verdicts, new_verdicts)
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 

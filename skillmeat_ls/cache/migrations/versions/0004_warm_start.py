@@ -1,4 +1,4 @@
-"""This server's warm-start tables: copy_hashes and collection_snapshots.
+"""This server's warm-start tables: copy_hashes, collection_snapshots and file_verdicts.
 
 Revision ID: 0004_warm_start
 Revises: 0003_index_tables
@@ -9,7 +9,9 @@ Create Date: 2026-12-01
 was not hashed when an entry in it leads outside the root (SM133). A restart re-hashes only the
 copies whose fingerprint changed. ``collection_snapshots`` keeps, per collection directory, what
 reading its ``collection.toml`` and ``collection.lock`` gave (JSON, with the files' stat data and
-the paths it resolved), so a restart parses only the manifests that changed.
+the paths it resolved), so a restart parses only the manifests that changed. ``file_verdicts``
+keeps each deployment file's last diagnostics with what they were computed from (JSON), so a warm
+workspace scan re-analyses only the files whose text, inputs or disk answers changed.
 """
 
 from __future__ import annotations
@@ -43,8 +45,15 @@ def upgrade() -> None:
         sa.Column("content", sa.Text(), nullable=False),
         if_not_exists=True,
     )
+    op.create_table(
+        "file_verdicts",
+        sa.Column("path", sa.String(), primary_key=True),
+        sa.Column("content", sa.Text(), nullable=False),
+        if_not_exists=True,
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("file_verdicts")
     op.drop_table("collection_snapshots")
     op.drop_table("copy_hashes")
