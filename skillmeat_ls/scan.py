@@ -123,7 +123,8 @@ def analyze_batch(
     its project's config file (searched up to the workspace folders ``stops``); a file in a root
     of ``unsettled`` (an interrupted request that could not be settled) is not analysed. The
     copy hashes of ``copies`` are reused while their fingerprints hold (without it, none are
-    fingerprinted nor returned), and so are the ``verdicts`` (path -> JSON) that still hold."""
+    fingerprinted nor returned), and so are the ``verdicts`` (path -> JSON) that still hold
+    (without it, none are made either)."""
     assert _settings is not None
     rules, encoding = _settings
     handed = HandedCopies(copies) if copies is not None else None
@@ -149,6 +150,9 @@ def analyze_batch(
         verdict = previous.get(path)
         if verdict is not None and verdict.holds(text, inputs, disk):
             results.append(FileDiagnostics(path, verdict.diagnostics))
+            continue
+        if verdicts is None:
+            results.append(_placed(path, analyze_text(path, text, Analyzer(rules), context), encoding))
             continue
         disk.start_asking()
         try:

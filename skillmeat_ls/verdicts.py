@@ -111,7 +111,7 @@ class Verdict:
                     "format": VERDICT_FORMAT,
                     "text": self.text,
                     "inputs": self.inputs,
-                    "asked": [[list(question), answer] for question, answer in self.asked],
+                    "asked": _asked_form(self.asked),
                     "diagnostics": [_placed_form(placed) for placed in self.diagnostics],
                 },
                 separators=(",", ":"),
@@ -131,12 +131,21 @@ class Verdict:
                 str(data["inputs"]),
                 tuple(
                     ((str(method), str(root), str(relative)), answer)
-                    for (method, root, relative), answer in data["asked"]
+                    for root, questions in data["asked"]
+                    for method, relative, answer in questions
                 ),
                 tuple(_placed(item) for item in data["diagnostics"]),
             )
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
+
+
+def _asked_form(asked: Iterable[tuple[Question, Any]]) -> list[Any]:
+    """The questions grouped by profile root (a file's are all about its own): each root once."""
+    by_root: dict[str, list[Any]] = {}
+    for (method, root, relative), answer in asked:
+        by_root.setdefault(root, []).append([method, relative, answer])
+    return [[root, questions] for root, questions in by_root.items()]
 
 
 def _placed_form(placed: PlacedDiagnostic) -> list[Any]:
