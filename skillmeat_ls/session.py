@@ -168,6 +168,7 @@ class Session:
         #: Profile roots whose interrupted request could not be settled, and why.
         self.interrupted: dict[Path, str] = {}
         self.configs = ConfigCache()
+        self._verdicts: dict[str, str] = {}  # made by the scan's workers, not stored yet
         self._owner: int | None = None  # the thread that changes the session (see _claim)
         self.snapshot = self._snapshot()
 
@@ -293,10 +294,16 @@ class Session:
         self.disk.forget(project)
         self._publish()
 
-    def save_copies(self) -> None:
-        """Store the copy hashes computed (and drop those invalidated) since the last save."""
+    def save_learned(self) -> None:
+        """Store what was learned since the last save: the copy hashes computed (and drop those
+        invalidated), and the verdicts the scan's workers made."""
         self._claim()
         self.disk.save()
+        if self.cache is not None and self._verdicts:
+            from skillmeat_ls.cache.verdicts import store_verdicts
+
+            store_verdicts(self.cache, self._verdicts)
+            self._verdicts = {}
 
     def copies_of(self, roots: Iterable[Path]) -> dict[str, KnownCopy]:
         """What is known about the copies in these profile roots (for a scan worker)."""
@@ -312,24 +319,19 @@ class Session:
 
         return stored_verdicts(self.cache, (str(path) for path in paths))
 
-    def keep_verdicts(self, verdicts: Mapping[str, str]) -> None:
-        """Store the verdicts a scan worker made."""
-        self._claim()
-        if self.cache is not None and verdicts:
-            from skillmeat_ls.cache.verdicts import store_verdicts
-
-            store_verdicts(self.cache, verdicts)
-
-    def learn_copies(self, learned: Mapping[str, KnownCopy]) -> None:
-        """Take and store the copy hashes a scan worker computed."""
+    def learn_from_scan(
+        self, learned: Mapping[str, KnownCopy], verdicts: Mapping[str, str]
+    ) -> None:
+        """Take the copy hashes and the verdicts a scan worker made (stored at the next
+        :meth:`save_learned`, or at :meth:`close`)."""
         self._claim()
         self.disk.learn(learned)
-        self.disk.save()
+        self._verdicts.update(verdicts)
 
     def close(self) -> None:
         self._claim()
         if self.cache is not None:
-            self.disk.save()
+            self.save_learned()
             self.disk.use_store(None)
             self.cache.close()
             self.cache = None

@@ -60,7 +60,7 @@ def test_a_warm_start_loads_neither_sqlalchemy_nor_alembic(tmp_path: Path) -> No
         "session.start()\n"
         f"file = Path({str(file)!r})\n"
         "assert session.analyze(file, file.read_text(), 1).diagnostics == []\n"
-        "session.save_copies()\n"
+        "session.save_learned()\n"
         "session.close()"
     )
     assert "sqlalchemy" in _loaded_after(code, ("sqlalchemy",))  # cold: created, then written

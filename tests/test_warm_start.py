@@ -87,7 +87,7 @@ def run_session(root: Path, file: Path, hasher: CountingHasher, *, events: int =
     session.start()
     try:
         analysis = session.analyze(file, file.read_text(), 1)
-        session.save_copies()
+        session.save_learned()
         return sorted(d.code for d in analysis.diagnostics)
     finally:
         session.close()
@@ -129,7 +129,7 @@ def test_a_file_event_rehashes_a_copy_whose_fingerprint_did_not_change(tmp_path:
     session.start()
     try:
         assert "SM140" not in [d.code for d in session.analyze(file, file.read_text(), 1).diagnostics]
-        session.save_copies()
+        session.save_learned()
         # Same size, same mtime, same inode: only the editor's file event can tell.
         copy = skill_file(file, 4)
         before = copy.stat()
@@ -142,7 +142,7 @@ def test_a_file_event_rehashes_a_copy_whose_fingerprint_did_not_change(tmp_path:
         codes = [d.code for d in session.analyze(file, file.read_text(), 2).diagnostics]
         assert "SM140" in codes
         assert str(copy.parent.resolve()) in hasher.paths
-        session.save_copies()
+        session.save_learned()
     finally:
         session.close()
 
@@ -220,9 +220,9 @@ def test_hashes_computed_before_the_cache_opened_are_stored_once_it_is(tmp_path:
     session.open_cache_if_current()  # no cache yet: left to start()
     assert session.cache is None
     session.analyze(file, file.read_text(), 1)
-    session.save_copies()  # nothing to save into yet: kept
+    session.save_learned()  # nothing to save into yet: kept
     session.start()
-    session.save_copies()
+    session.save_learned()
     session.close()
     assert len(first.paths) == COPIES
 
@@ -319,7 +319,7 @@ def test_the_session_keeps_verdicts_across_a_restart(tmp_path: Path) -> None:
         pool.shutdown()
     session = Session(settings(tmp_path))
     session.start()
-    session.keep_verdicts(made.verdicts)
+    session.learn_from_scan({}, made.verdicts)
     session.close()
 
     session = Session(settings(tmp_path))

@@ -194,7 +194,7 @@ def _diagnostics(server: SkillMeatServer) -> None:
         report = lsp.RelatedFullDocumentDiagnosticReport(
             items=ls.to_diagnostics(analysis), result_id=analysis.result_id
         )
-        await ls.work(ls.session.save_copies)
+        await ls.work(ls.session.save_learned)
         return report
 
     @server.feature(lsp.WORKSPACE_DIAGNOSTIC)
@@ -224,7 +224,7 @@ def _diagnostics(server: SkillMeatServer) -> None:
                     result_id=analysis.result_id,
                 )
             )
-        await ls.work(ls.session.save_copies)
+        await ls.work(ls.session.save_learned)
         return lsp.WorkspaceDiagnosticReport(items=reports)
 
 

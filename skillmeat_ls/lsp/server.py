@@ -46,7 +46,7 @@ from skillmeat_ls.project_config import CONFIG_NAMES, ProjectConfig
 from skillmeat_ls.scan import MIN_FILES_FOR_WORKERS, analyze_batch, worker_pool
 from skillmeat_ls.schema import CLAUDE_DIR, DEPLOYED_FILE_NAME, PLAN_FILE_NAME
 from skillmeat_ls.session import Analysis, Session, SessionSnapshot, Settings
-from skillmeat_ls.workspace import KnownCopy, is_deployment_file, project_files
+from skillmeat_ls.workspace import is_deployment_file, project_files
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -220,7 +220,7 @@ class SkillMeatServer(LanguageServer):
         finally:
             coalescing.running.discard(uri)
         # After publishing, and outside the coalescing: an edit meanwhile is analysed at once.
-        await self.work(self.session.save_copies)
+        await self.work(self.session.save_learned)
         return analysis
 
     async def analysis_for(self, uri: str) -> Analysis | None:
@@ -272,7 +272,7 @@ class SkillMeatServer(LanguageServer):
         # the projects' config files (already read for open files), for their own diagnostics
         configs = await self.work(self.session.read_configs_of, files)
         self.publish_config_problems(configs)
-        await self.work(self.session.save_copies)
+        await self.work(self.session.save_learned)
         self.request_refresh()
 
     def publish_config_problems(self, configs: dict[Path, ProjectConfig]) -> None:
@@ -325,20 +325,18 @@ class SkillMeatServer(LanguageServer):
                         loop=loop,
                     )
                 )
-            learned: dict[str, KnownCopy] = {}
-            new_verdicts: dict[str, str] = {}
             for done in asyncio.as_completed(futures):
                 batch_result = await done
                 for result in batch_result.files:
                     self.send_diagnostics(
                         result.path, placed_to_lsp(result.path, result.diagnostics)
                     )
-                learned.update(batch_result.learned)
-                new_verdicts.update(batch_result.verdicts)
-            # once every file's diagnostics are out
-            if learned:
-                await self.work(self.session.learn_copies, learned)
-            await self.work(self.session.keep_verdicts, new_verdicts)
+                # kept in memory now (so a shutdown right after the last batch stores it too),
+                # written once every file's diagnostics are out
+                await self.work(
+                    self.session.learn_from_scan, batch_result.learned, batch_result.verdicts
+                )
+            await self.work(self.session.save_learned)
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 
@@ -362,7 +360,7 @@ class SkillMeatServer(LanguageServer):
                     self.workspace_files.discard(path)
                     if not self.pull:
                         self.send_diagnostics(path, [])
-        await self.work(self.session.save_copies)
+        await self.work(self.session.save_learned)
         self.request_refresh()
 
     def request_refresh(self) -> None:
