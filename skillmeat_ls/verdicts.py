@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from skillmeat_ls import __version__
+from skillmeat_ls import code_digest
 from skillmeat_ls.profiles import ENV_OVERRIDES
 from skillmeat_ls.rules import Diagnostic, Related, RuleSettings, Severity
 
@@ -35,8 +35,10 @@ if TYPE_CHECKING:
     from skillmeat_ls.scan import PlacedDiagnostic
     from skillmeat_ls.workspace import DiskProbe
 
-#: Bumped whenever a verdict's shape or what the rules make of their inputs changes.
-VERDICT_FORMAT = f"1/{__version__}"
+def verdict_format() -> str:
+    """The shape of a verdict and the code that made it (:func:`~skillmeat_ls.code_digest`): a
+    verdict made by other code is not reused."""
+    return f"1/{code_digest()}"
 
 #: One question to the disk probe: (method, profile root, relative path) and its answer.
 Question = tuple[str, str, str]
@@ -80,7 +82,7 @@ def inputs_digest(
 ) -> str:
     """The digest of what a file's diagnostics depend on besides its text and the disk."""
     form = [
-        VERDICT_FORMAT,
+        verdict_format(),
         _settings_form(rules),
         _settings_form(project),
         encoding,
@@ -108,7 +110,7 @@ class Verdict:
         try:
             return json.dumps(
                 {
-                    "format": VERDICT_FORMAT,
+                    "format": verdict_format(),
                     "text": self.text,
                     "inputs": self.inputs,
                     "asked": _asked_form(self.asked),
@@ -124,7 +126,7 @@ class Verdict:
         """The verdict ``content`` holds; None for anything else (another format, damage)."""
         try:
             data = json.loads(content)
-            if data["format"] != VERDICT_FORMAT:
+            if data["format"] != verdict_format():
                 return None
             return cls(
                 str(data["text"]),

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from skillmeat_ls import __version__
+from skillmeat_ls import code_digest
 from skillmeat_ls.index.model import (
     LOCK_NAME,
     MANIFEST_NAME,
@@ -196,9 +196,10 @@ class _Reporter:
         )
 
 
-#: Bumped whenever what :func:`_parse_collection` makes of the same files changes, so that a
-#: snapshot taken by another version of the reading is never restored.
-SNAPSHOT_FORMAT = f"1/{__version__}"
+def snapshot_format() -> str:
+    """The shape of a snapshot and the code that took it (:func:`~skillmeat_ls.code_digest`): a
+    snapshot another version of the reading took is never restored."""
+    return f"1/{code_digest()}"
 
 
 def _parse_collection(name: str, root: Path, snapshot: str | None = None) -> _Parsed:
@@ -290,7 +291,7 @@ def _snapshot(parsed: _Parsed, resolved: dict[str, str | None]) -> str:
     it resolved: everything :func:`_restore` needs to know it still holds."""
     return json.dumps(
         {
-            "format": SNAPSHOT_FORMAT,
+            "format": snapshot_format(),
             "source_key": parsed.source_key,
             "manifest": [parsed.manifest_stat.mtime_ns, parsed.manifest_stat.size],
             "lock": [parsed.lock_stat.mtime_ns, parsed.lock_stat.size],
@@ -313,7 +314,7 @@ def _restore(parsed: _Parsed, snapshot: str, resolver: _Resolver) -> _Parsed | N
     try:
         data = json.loads(snapshot)
         if (
-            data["format"] != SNAPSHOT_FORMAT
+            data["format"] != snapshot_format()
             or data["source_key"] != parsed.source_key
             or data["manifest"] != [parsed.manifest_stat.mtime_ns, parsed.manifest_stat.size]
             or data["lock"] != [parsed.lock_stat.mtime_ns, parsed.lock_stat.size]
