@@ -22,6 +22,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import os
+import re
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -82,21 +83,44 @@ class PlannedItem:
         return identity(self.name, self.type)
 
 
-def _skipped_name(name: str) -> bool:
-    return any(fnmatch.fnmatchcase(name, pattern) for pattern in SKIP_PATTERNS)
+def _skip_rule() -> Callable[[str], bool]:
+    """Whether a name matches one of :data:`SKIP_PATTERNS` (``fnmatchcase``), in one test: the
+    patterns are names, or ``*`` and a suffix, or else one regular expression for the rest."""
+    names: set[str] = set()
+    suffixes: list[str] = []
+    others: list[str] = []
+    for pattern in SKIP_PATTERNS:
+        if not _WILDCARDS.intersection(pattern):
+            names.add(pattern)
+        elif pattern.startswith("*") and not _WILDCARDS.intersection(pattern[1:]):
+            suffixes.append(pattern[1:])
+        else:
+            others.append(pattern)
+    ends = tuple(suffixes)
+    rest = re.compile("|".join(fnmatch.translate(p) for p in others)).match if others else None
+
+    def skipped(name: str) -> bool:
+        return name in names or name.endswith(ends) or (rest is not None and bool(rest(name)))
+
+    return skipped
+
+
+_WILDCARDS = frozenset("*?[")
+_skipped_name = _skip_rule()
 
 
 def plan_copy(artifact: CollectionArtifact, root: str, real_paths: RealPaths) -> CopyPlan:
     """What to copy for ``artifact``; ``root`` is the collection folder's real path."""
-    source = real_paths.of(artifact.path)
+    source, mode = real_paths.resolved(artifact.path)
     if not inside(source, root) or source == root:
         raise Refused(f"{artifact.rel_path} resolves to {source}, outside the collection: refused")
-    try:
-        mode = os.stat(source).st_mode
-    except FileNotFoundError as exc:
-        raise Refused(f"{artifact.rel_path} is missing from collection folder {root}") from exc
-    except OSError as exc:
-        raise Refused(f"cannot read {artifact.rel_path}: {exc.strerror or exc}") from exc
+    if mode is None:
+        try:
+            mode = os.stat(source).st_mode
+        except FileNotFoundError as exc:
+            raise Refused(f"{artifact.rel_path} is missing from collection folder {root}") from exc
+        except OSError as exc:
+            raise Refused(f"cannot read {artifact.rel_path}: {exc.strerror or exc}") from exc
     return _file_or_folder(
         source, mode, artifact.rel_path, lambda plan: _walk(plan, source, "", root, {source})
     )
@@ -216,21 +240,29 @@ def _walk_verbatim(plan: CopyPlan, directory: str, prefix: str, shown: str) -> N
 
 def copy_planned(plan: CopyPlan, destination: Path, file_ops: FileOps) -> str:
     """Copy the planned files (and links) to the new ``destination``; the content hash of its
-    regular files (the copy's hash when the plan holds no links, as a deploy's never does)."""
+    regular files (the copy's hash when the plan holds no links, as a deploy's never does).
+    The paths inside ``destination`` are given to ``file_ops`` as strings."""
     hasher = hashlib.sha256()
     if not plan.is_dir:
         file_ops.copy_file(plan.source, destination, hasher)
         return hasher.hexdigest()
     file_ops.make_folder(destination)
-    for rel, _source in plan.dirs:
-        file_ops.make_folder(destination / rel)
+    base = os.fspath(destination) + os.sep
+    inner = [(base + _native(rel), source) for rel, source in plan.dirs]
+    for path, _source in inner:
+        file_ops.make_folder(path)
     for rel, source in plan.files:
         hasher.update(rel.encode("utf-8"))
-        file_ops.copy_file(source, destination / rel, hasher)
+        file_ops.copy_file(source, base + _native(rel), hasher)
     for rel, text in plan.links:
-        file_ops.make_symlink(text, destination / rel)
+        file_ops.make_symlink(text, base + _native(rel))
     # Folder times last: copying the files into a folder would change its mtime again.
-    for rel, source in reversed(plan.dirs):
-        file_ops.copy_stat(source, destination / rel)
+    for path, source in reversed(inner):
+        file_ops.copy_stat(source, path)
     file_ops.copy_stat(plan.source, destination)
     return hasher.hexdigest()
+
+
+def _native(rel: str) -> str:
+    """A plan's relative path (``/`` separators) in this system's spelling."""
+    return rel if os.sep == "/" else rel.replace("/", os.sep)

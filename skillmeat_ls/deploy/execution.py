@@ -19,7 +19,6 @@ file are.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from skillmeat_ls.deploy.copyplan import PlannedItem, copy_planned, plan_copy, planned_hash
-from skillmeat_ls.deploy.paths import checked_target, normal_rel
+from skillmeat_ls.deploy.paths import checked_target_present, normal_rel
 from skillmeat_ls.deploy.project import LoadedProject
 from skillmeat_ls.deploy.records import deployed_record, new_text, recorded_hash, recorded_text
 from skillmeat_ls.deploy.results import (
@@ -68,10 +67,10 @@ def plan_item(
             "deploying would overwrite it",
             rel,
         )
-    target = checked_target(loaded.root, rel)
+    target, present = checked_target_present(loaded.root, rel)
     plan = plan_copy(artifact, loaded.real_root_of(collection), loaded.real_paths)
     record = loaded.by_identity.get(wanted)
-    if os.path.lexists(target) and not replace:
+    if present and not replace:
         recorded_path = recorded_text(record, "artifact_path")
         if record is not None and recorded_path is not None and normal_rel(recorded_path) == rel:
             if _project_hash(target) != recorded_hash(record):

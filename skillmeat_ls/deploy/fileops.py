@@ -15,9 +15,12 @@ or, for crash tests only, one that stops the process at a chosen step (see there
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import signal
+import stat
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +31,15 @@ from skillmeat_ls.writer import atomic_write
 
 #: Bytes read and written at a time when a file is copied or hashed.
 CHUNK = 1 << 16
+
+#: How :meth:`FileOps.copy_file` opens the file it copies, and the new copy (``xb``).
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+_CREATE_FLAGS = (
+    os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+)
+#: Where ``copystat``'s steps for a file without extended attributes (its times, its permission
+#: bits; there are no file flags) can be taken on the open files rather than by path.
+_STAT_ON_DESCRIPTORS = sys.platform.startswith("linux")
 
 #: The steps of a request, by method name (what the pause seam counts).
 STEPS = (
@@ -66,7 +78,9 @@ class FileOps:
     This is the one way to observe or intercept the steps of a request's transaction: tests
     subclass it and raise from the chosen step to check that the request rolls back and leaves
     the files and the record as they were. A subclass must keep each method's contract (an
-    override that does not raise must have done what the method says).
+    override that does not raise must have done what the method says). Paths are ``Path``
+    objects, except the folders, files and links inside a copy being made
+    (:func:`~.copyplan.copy_planned`), which are named by strings.
 
     Two seams are for tests and benchmarks only, never for users: :attr:`journalled` (a
     benchmark subclass sets it to False to measure what the journal costs; a request without
@@ -80,7 +94,7 @@ class FileOps:
     #: Whether requests write their journal before the first change to a live path.
     journalled: ClassVar[bool] = True
 
-    def make_folder(self, path: Path) -> None:
+    def make_folder(self, path: str | Path) -> None:
         """Create the folder ``path`` (its parent exists; ``path`` must not)."""
         os.mkdir(path)
 
@@ -88,24 +102,32 @@ class FileOps:
         """Create a new folder with a unique name starting with ``prefix`` inside ``parent``."""
         return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
 
-    def copy_file(self, source: str, destination: Path, hasher: Hasher) -> None:
-        """``shutil.copy2`` of one file to a new ``destination`` (bytes, then permission bits and
-        times), feeding the bytes written to ``hasher`` on the way: the copy is hashed without
-        being read back."""
-        buffer = bytearray(CHUNK)
-        view = memoryview(buffer)
-        with open(source, "rb", buffering=0) as reader, open(destination, "xb") as writer:
-            while count := reader.readinto(buffer):
-                chunk = view[:count]
-                hasher.update(chunk)
-                writer.write(chunk)
-        self.copy_stat(source, destination)
+    def copy_file(self, source: str, destination: str | Path, hasher: Hasher) -> None:
+        """``shutil.copy2`` of one file to a new ``destination`` (bytes, then what ``copystat``
+        copies: times, extended attributes, permission bits), feeding the bytes written to
+        ``hasher`` on the way: the copy is hashed without being read back."""
+        reader = os.open(source, _READ_FLAGS)
+        try:
+            writer = os.open(destination, _CREATE_FLAGS, 0o666)
+            try:
+                while data := os.read(reader, CHUNK):
+                    hasher.update(data)
+                    _write_all(writer, data)
+                copied = _STAT_ON_DESCRIPTORS and _stat_copied(reader, writer)
+            finally:
+                os.close(writer)
+        finally:
+            os.close(reader)
+        if not copied:
+            shutil.copystat(source, destination)
 
-    def copy_stat(self, source: str, destination: Path) -> None:
-        """Give ``destination`` the permission bits and times of ``source`` (``copystat``)."""
-        shutil.copystat(source, destination)
+    def copy_stat(self, source: str, destination: str | Path) -> None:
+        """Give the folder ``destination`` the permission bits and times of ``source``
+        (``copystat``), once what it holds is in (:meth:`copy_file` does the same for a file)."""
+        if not (_STAT_ON_DESCRIPTORS and _stat_copied(source, destination)):
+            shutil.copystat(source, destination)
 
-    def make_symlink(self, link_text: str, path: Path) -> None:
+    def make_symlink(self, link_text: str, path: str | Path) -> None:
         """Create the symlink ``path`` holding ``link_text`` as it is (``copytree(symlinks=True)``
         of a pulled copy)."""
         os.symlink(link_text, path)
@@ -147,6 +169,29 @@ class FileOps:
                 for entry in entries:
                     os.unlink(entry.path)
                 os.rmdir(folder)
+
+
+def _write_all(descriptor: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(descriptor, view) :]
+
+
+def _stat_copied(source: int | str, destination: int | str | Path) -> bool:
+    """Do what ``shutil.copystat`` does from ``source`` to ``destination`` (open files, or
+    paths followed as it follows them) when ``source`` has no extended attributes: its times,
+    then its permission bits; False, having done nothing, when it has some, or listing them
+    failed (``copystat`` itself is used then)."""
+    try:
+        if os.listxattr(source):
+            return False
+    except OSError as exc:
+        if exc.errno not in (errno.ENOTSUP, errno.ENODATA, errno.EINVAL):  # as copystat's
+            return False
+    status = os.stat(source)
+    os.utime(destination, ns=(status.st_atime_ns, status.st_mtime_ns))
+    os.chmod(destination, stat.S_IMODE(status.st_mode))
+    return True
 
 
 def file_ops_from_environment() -> FileOps:

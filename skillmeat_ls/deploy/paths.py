@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import stat
 from pathlib import Path
 
 from skillmeat_ls.deploy.results import Refused
@@ -50,30 +51,45 @@ def checked_rel(path: object) -> str:
 
 def checked_target(root: Path, rel: str) -> Path:
     """``<root>/rel``, provided writing there cannot reach outside the profile root ``root``."""
+    return checked_target_present(root, rel)[0]
+
+
+def checked_target_present(root: Path, rel: str) -> tuple[Path, bool]:
+    """:func:`checked_target`, and whether something is there (``os.path.lexists``)."""
     parts = rel.split("/")
-    current = root
-    for part in parts[:-1]:
-        current = current / part
-        if os.path.islink(current):
+    current = os.fspath(root)
+    for depth, part in enumerate(parts[:-1]):
+        current = os.path.join(current, part)
+        try:
+            mode = os.lstat(current).st_mode
+        except OSError:
+            return root.joinpath(*parts), False  # a folder on the way is missing: created later
+        if stat.S_ISLNK(mode):
             raise Refused(
-                f"{display(root, str(current.relative_to(root)))} is a "
+                f"{display(root, _shown(root, parts[: depth + 1]))} is a "
                 f"symlink: refused (writes stay inside {root.name}/)",
                 rel,
             )
-        if not os.path.lexists(current):
-            break
-        if not current.is_dir():
+        if not stat.S_ISDIR(mode):
             raise Refused(
-                f"{display(root, str(current.relative_to(root)))} is a file, not a folder", rel
+                f"{display(root, _shown(root, parts[: depth + 1]))} is a file, not a folder", rel
             )
     target = root.joinpath(*parts)
-    if os.path.islink(target):
+    try:
+        mode = os.lstat(target).st_mode
+    except OSError:
+        return target, False
+    if stat.S_ISLNK(mode):
         real = os.path.realpath(target)
         if not inside(real, str(root)) or real == str(root):
             raise Refused(
                 f"{display(root, rel)} is a symlink to {real}, outside {root.name}/: refused", rel
             )
-    return target
+    return target, True
+
+
+def _shown(root: Path, parts: list[str]) -> str:
+    return str(root.joinpath(*parts).relative_to(root))
 
 
 class RealPaths:
@@ -81,16 +97,32 @@ class RealPaths:
     of one collection resolves the collection's folders once, not 200 times."""
 
     def __init__(self) -> None:
-        self._folders: dict[Path, str] = {}
+        self._folders: dict[str, str] = {}
 
     def of(self, path: Path) -> str:
         """``os.path.realpath(path)``, its parent folder resolved once per request."""
-        if os.path.islink(path) or path.name in ("", ".", ".."):
-            return os.path.realpath(path)
-        return os.path.join(self.folder(path.parent), path.name)
+        return self.resolved(path)[0]
+
+    def resolved(self, path: Path) -> tuple[str, int | None]:
+        """:meth:`of`, and the ``st_mode`` of what it names when ``path`` itself is no symlink
+        (None when it is one, or cannot be looked at)."""
+        parent, name = os.path.split(os.fspath(path))
+        if name in ("", ".", ".."):
+            return os.path.realpath(path), None
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError:
+            return os.path.join(self._real(parent), name), None
+        if stat.S_ISLNK(mode):
+            return os.path.realpath(path), None
+        return os.path.join(self._real(parent), name), mode
 
     def folder(self, folder: Path) -> str:
         """The real path of ``folder``, resolved once per request."""
-        if folder not in self._folders:
-            self._folders[folder] = os.path.realpath(folder)
-        return self._folders[folder]
+        return self._real(os.fspath(folder))
+
+    def _real(self, folder: str) -> str:
+        real = self._folders.get(folder)
+        if real is None:
+            real = self._folders[folder] = os.path.realpath(folder)
+        return real

@@ -210,23 +210,26 @@ class Transaction:
         swap = self.journal.swaps[number]
         target = self.root / swap.path
         if swap.new is not None:
-            self._ensure_folder(target.parent)
+            self._ensure_folder(swap.path)
         self._locks.enter_context(destination_lock(target))
         if os.path.lexists(target):
             self.file_ops.move(target, self.staging / swap.aside)
         if swap.new is not None:
             self.file_ops.move(self.staging / swap.new, target)
 
-    def _ensure_folder(self, folder: Path) -> None:
-        """Create the missing folders from the profile root down to ``folder``; never through a
-        symlink or over a file."""
-        current = self.root
-        for part in folder.relative_to(self.root).parts:
-            current = current / part
+    def _ensure_folder(self, rel: str) -> None:
+        """Create the missing folders from the profile root down to the one holding ``rel``;
+        never through a symlink or over a file."""
+        parts = rel.split("/")
+        if "" in parts or "." in parts:  # not in one spelling: as pathlib reads it
+            parts = list(Path(rel).parts)
+        current = os.fspath(self.root)
+        for part in parts[:-1]:
+            current = os.path.join(current, part)
             try:
                 mode = os.lstat(current).st_mode
             except FileNotFoundError:
-                self.file_ops.make_folder(current)
+                self.file_ops.make_folder(Path(current))
                 continue
             if not stat.S_ISDIR(mode):  # lstat: a symlinked folder is refused too
                 raise NotADirectoryError(f"{current} is not a folder (a file or a symlink)")
