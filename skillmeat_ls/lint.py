@@ -68,17 +68,16 @@ def load_index(home: Path, cache_path: Path | None, notes: list[str]) -> Collect
 def _open(
     home: Path, cache_path: Path | None, notes: list[str]
 ) -> tuple[Cache | None, CollectionIndex | None]:
-    """The cache (left open for the caller, None without a path) and the collections of
-    ``home`` read through it (None without a home); what is wrong with either goes to ``notes``."""
-    from skillmeat_ls.cache import CacheState, initialize_cache
+    """The cache (left open for the caller; None without a path or without a home, which is
+    then not created) and the collections of ``home`` read through it (None without a home);
+    what is wrong with either goes to ``notes``."""
+    from skillmeat_ls.cache import CacheState
 
     if not (home / "collections").is_dir():
         notes.append(f"no SkillMeat collections under {home}: collection checks skipped")
-        cache = initialize_cache(cache_path) if cache_path is not None else None
-        index = None
-    else:
-        cache, index = open_index(home, cache_path)
-        notes.extend(f"{p.path}: {p.message}" for p in index.problems)
+        return None, None
+    cache, index = open_index(home, cache_path)
+    notes.extend(f"{p.path}: {p.message}" for p in index.problems)
     if cache is not None and cache.status.state is not CacheState.READY:
         notes.append(f"cache: {cache.status.message}")
     return cache, index

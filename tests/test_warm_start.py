@@ -329,3 +329,11 @@ def test_the_session_keeps_verdicts_across_a_restart(tmp_path: Path) -> None:
         assert session.verdicts_of([file.with_name("elsewhere.toml")]) == {}
     finally:
         session.close()
+
+
+def test_check_without_a_skillmeat_home_creates_no_cache(tmp_path: Path) -> None:
+    file = build(tmp_path)
+    cache = tmp_path / "nowhere" / "cache" / "skillmeat-ls.db"
+    result = lint_paths([file], tmp_path / "nowhere", cache)
+    assert any("no SkillMeat collections" in note for note in result.notes)
+    assert not (tmp_path / "nowhere").exists()
