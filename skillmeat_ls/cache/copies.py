@@ -14,18 +14,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 
-from skillmeat_ls.cache.store import Cache, CacheReadError
+from skillmeat_ls.cache.store import IN_CHUNK, Cache, CacheReadError
 from skillmeat_ls.workspace import KnownCopy
 
 log = logging.getLogger(__name__)
 
-#: Roots (or prefixes) per statement: well inside SQLite's limit on bound parameters.
-_CHUNK = 500
-
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
+    for start in range(0, len(items), IN_CHUNK):
+        yield items[start : start + IN_CHUNK]
 
 
 class StoredCopies:
@@ -38,14 +35,12 @@ class StoredCopies:
         """The stored copies under the real profile roots ``roots``, by real path."""
         found: dict[str, KnownCopy] = {}
         try:
-            for chunk in _chunks(sorted(set(roots))):
-                marks = ", ".join("?" * len(chunk))
-                for path, root, fingerprint, digest, leaves in self.cache.rows(
-                    "SELECT path, root, fingerprint, content_hash, leaves FROM copy_hashes"
-                    f" WHERE root IN ({marks})",
-                    chunk,
-                ):
-                    found[path] = KnownCopy(root, fingerprint, digest, leaves)
+            for path, root, fingerprint, digest, leaves in self.cache.rows_in(
+                "SELECT path, root, fingerprint, content_hash, leaves FROM copy_hashes"
+                " WHERE root IN ({marks})",
+                roots,
+            ):
+                found[path] = KnownCopy(root, fingerprint, digest, leaves)
         except CacheReadError as exc:
             log.warning("cannot read the stored copy hashes: %s", exc)
             return {}

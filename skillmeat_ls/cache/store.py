@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from enum import Enum
@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 LOCK_TIMEOUT_S = 120.0
 #: How long a connection waits for another process's write lock on the cache file.
 BUSY_TIMEOUT_MS = 10_000
+#: Values bound per statement (an ``IN`` list, a batch of deletions).
+IN_CHUNK = 500
 
 
 class CacheState(str, Enum):
@@ -125,6 +127,17 @@ class Cache:
                 raw.close()
         except (sqlite3.Error, OSError) as exc:
             raise CacheReadError(str(exc)) from exc
+
+    def rows_in(self, sql: str, values: Iterable[Any]) -> list[tuple[Any, ...]]:
+        """The rows of ``sql`` (read-only; its ``{marks}`` stands for the placeholders of an
+        ``IN (...)`` list) for each distinct value of ``values``, asked :data:`IN_CHUNK` at a
+        time: well inside SQLite's limit on bound parameters."""
+        unique = sorted(set(values))
+        found: list[tuple[Any, ...]] = []
+        for start in range(0, len(unique), IN_CHUNK):
+            chunk = unique[start : start + IN_CHUNK]
+            found.extend(self.rows(sql.format(marks=", ".join("?" * len(chunk))), chunk))
+        return found
 
     def close(self) -> None:
         if not self._closed:

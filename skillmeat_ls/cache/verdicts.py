@@ -14,24 +14,15 @@ from skillmeat_ls.cache.store import Cache, CacheReadError
 
 log = logging.getLogger(__name__)
 
-_CHUNK = 500
-
-
 def stored_verdicts(cache: Cache, paths: Iterable[str]) -> dict[str, str]:
     """The stored verdicts (JSON) of ``paths``, by path."""
-    wanted = sorted(set(paths))
-    found: dict[str, str] = {}
     try:
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
-            marks = ", ".join("?" * len(chunk))
-            found.update(
-                cache.rows(f"SELECT path, content FROM file_verdicts WHERE path IN ({marks})", chunk)
-            )
+        return dict(
+            cache.rows_in("SELECT path, content FROM file_verdicts WHERE path IN ({marks})", paths)
+        )
     except CacheReadError as exc:
         log.warning("cannot read the stored verdicts: %s", exc)
         return {}
-    return found
 
 
 def store_verdicts(cache: Cache, verdicts: Mapping[str, str]) -> None:

@@ -20,6 +20,7 @@ as an :class:`~skillmeat_ls.index.IndexProblem` on the database file; the index 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,10 +68,11 @@ def _hash_through_cache(
         _hash_all(parsed, {}, hasher)
         return
     _hash_all(parsed, stored, hasher)
+    stored_counts = Counter(key for key, _artifact in stored)
     unchanged = {
         item.source_key
         for item in parsed
-        if _unchanged(item, stored, sources.get(item.source_key))
+        if _unchanged(item, stored, stored_counts[item.source_key], sources.get(item.source_key))
     }
     home_key = str(collections_dir.resolve())
     present = {item.source_key for item in parsed}
@@ -90,22 +92,15 @@ def _hash_through_cache(
 def _read_snapshots(cache: Cache, keys: Sequence[str]) -> dict[str, str]:
     """The stored snapshots of the collections at ``keys`` (none if the cache cannot be read:
     :func:`_hash_through_cache` reports that)."""
-    found: dict[str, str] = {}
-    unique = sorted(set(keys))
     try:
-        for start in range(0, len(unique), _CHUNK):
-            chunk = unique[start : start + _CHUNK]
-            marks = ", ".join("?" * len(chunk))
-            found.update(
-                cache.rows(
-                    "SELECT root_path, content FROM collection_snapshots"
-                    f" WHERE root_path IN ({marks})",
-                    chunk,
-                )
+        return dict(
+            cache.rows_in(
+                "SELECT root_path, content FROM collection_snapshots WHERE root_path IN ({marks})",
+                keys,
             )
+        )
     except CacheReadError:
         return {}
-    return found
 
 
 def _read_sources(cache: Cache) -> dict[str, _Source]:
@@ -117,10 +112,13 @@ def _read_sources(cache: Cache) -> dict[str, _Source]:
     return {row[1]: _Source(*row) for row in rows}
 
 
-def _unchanged(item: _Parsed, stored: dict[tuple[str, str], _Stored], source: _Source | None) -> bool:
+def _unchanged(
+    item: _Parsed, stored: dict[tuple[str, str], _Stored], count: int, source: _Source | None
+) -> bool:
     """Whether the cache already holds exactly what ``item`` would write: its manifest and lock
     unchanged (so its entries and groups, which are read from them alone), the same problems,
-    the same artifacts, every hash reused, and its reading restored from the stored snapshot."""
+    the same artifacts (``count`` are stored for it), every hash reused, and its reading restored
+    from the stored snapshot."""
     if not item.restored or source is None or source.error != _problem_summary(item.problems):
         return False
     if not item.ok:
@@ -138,7 +136,7 @@ def _unchanged(item: _Parsed, stored: dict[tuple[str, str], _Stored], source: _S
     ):
         return False
     key = item.source_key
-    if sum(1 for stored_key, _ in stored if stored_key == key) != len(item.entries):
+    if count != len(item.entries):
         return False
     for entry in item.entries:
         previous = stored.get((key, entry.artifact_id))
@@ -157,23 +155,15 @@ def _cache_problem(cache: Cache, message: str) -> IndexProblem:
 
 def _read_stored(cache: Cache, keys: Sequence[str]) -> dict[tuple[str, str], _Stored]:
     """Stored hashes of the artifacts of the collections at ``keys``: ``(key, artifact_id)``."""
-    found: dict[tuple[str, str], _Stored] = {}
-    unique = sorted(set(keys))
-    for start in range(0, len(unique), _CHUNK):
-        chunk = unique[start : start + _CHUNK]
-        marks = ", ".join("?" * len(chunk))
-        for root_path, artifact_id, rel_path, fingerprint, digest in cache.rows(
+    return {
+        (root_path, artifact_id): _Stored(rel_path, fingerprint, digest)
+        for root_path, artifact_id, rel_path, fingerprint, digest in cache.rows_in(
             "SELECT s.root_path, a.artifact_id, a.rel_path, a.fingerprint, a.content_hash"
             " FROM indexed_artifacts a JOIN collection_sources s"
-            f" ON s.collection_id = a.collection_id WHERE s.root_path IN ({marks})",
-            chunk,
-        ):
-            found[(root_path, artifact_id)] = _Stored(rel_path, fingerprint, digest)
-    return found
-
-
-#: Keys per query: well inside SQLite's limit on bound parameters.
-_CHUNK = 500
+            " ON s.collection_id = a.collection_id WHERE s.root_path IN ({marks})",
+            keys,
+        )
+    }
 
 
 def _problem_summary(problems: Iterable[IndexProblem]) -> str | None:
