@@ -135,6 +135,37 @@ async def test_settings_from_configuration_disable_and_override(
     await wait_until(lambda: codes(client, path) == ["SM132"])
 
 
+class PublishLog(dict):  # type: ignore[type-arg]
+    """``client.diagnostics`` that also keeps every set published, in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sets: list[tuple[str, list[str]]] = []
+
+    def __setitem__(self, uri: str, diagnostics: list[t.Diagnostic]) -> None:
+        self.sets.append((uri, sorted(str(d.code) for d in diagnostics)))
+        super().__setitem__(uri, diagnostics)
+
+
+async def test_a_document_opened_before_the_settings_arrive_is_first_analysed_with_them(
+    client: LanguageClient, world: World, editor: Editor
+) -> None:
+    """The editor opens a file while the server is still asking for its settings: the very first
+    diagnostics already follow them (no flash of a finding the user turned off)."""
+    log = PublishLog()
+    client.diagnostics = log
+    client.set_configuration({"rules": {"SM132": False}}, section="skillmeat")
+    path = deployment_file(world, "p", record("helper", "agent", "default", "agents/helper.md",
+                                              "abc"))
+    await start(client, world, "visual-studio-code")  # asks workspace/configuration
+    OpenFile(client, path)  # at once, before the settings are answered
+    await wait_until(lambda: any(uri == path.as_uri() for uri, _ in log.sets))
+    await wait_ready(editor)
+    sets = [found for uri, found in log.sets if uri == path.as_uri()]
+    assert sets[0] == ["SM111"]  # SM111 (a malformed hash) yes, SM132 (copy missing) turned off
+    assert all("SM132" not in found for found in sets)
+
+
 # --- diagnostics appear on open and go when fixed by typing ---------------------------------------
 
 H = fake_hash("x")
