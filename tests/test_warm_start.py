@@ -13,6 +13,8 @@ import os
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from skillmeat_ls.lint import lint_paths
 from skillmeat_ls.rules import RuleSettings
 from skillmeat_ls.scan import analyze_batch, worker_pool
@@ -337,3 +339,20 @@ def test_check_without_a_skillmeat_home_creates_no_cache(tmp_path: Path) -> None
     result = lint_paths([file], tmp_path / "nowhere", cache)
     assert any("no SkillMeat collections" in note for note in result.notes)
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_a_verdicts_inputs_include_the_profile_overrides_of_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SkillMeat reads profile overrides from the environment; a verdict made under others is
+    not reused."""
+    from skillmeat_ls.profiles import ENV_OVERRIDES
+    from skillmeat_ls.verdicts import inputs_digest
+
+    monkeypatch.delenv(ENV_OVERRIDES, raising=False)
+    plain = inputs_digest(RuleSettings(), None, "utf-16", None)
+    monkeypatch.setenv(ENV_OVERRIDES, '{"claude_code": {"root_dir": ".other"}}')
+    assert inputs_digest(RuleSettings(), None, "utf-16", None) != plain
+    assert inputs_digest(RuleSettings(), None, "utf-8", None) != inputs_digest(
+        RuleSettings(), None, "utf-16", None
+    )
