@@ -10,7 +10,9 @@ place). The floor is ``shutil.copytree`` of the same collection
 folder into a new folder (no hashing, no staging, no record). Each deploy is measured as it runs
 (with its journal, written and synced before the first swap) and, for comparison only, without
 it (:attr:`FileOps.journalled` off, a benchmark seam: such a request is not recovered after a
-crash). Target: deploy within 1.2x the floor.
+crash), and copying one artifact at a time (:attr:`FileOps.copy_workers` 1; a deploy copies
+on one thread per core). The ratio is the median of each run's own ratio to the floor measured
+in the same run. Target: deploy within 1.2x the floor.
 
 What a run writes is kept until every run is over, and the redeploys are measured after the
 operations into new projects: on a file system that avoids reusing the inodes freed in the last
@@ -24,6 +26,7 @@ same: compare runs made on a quiet file system.
 from __future__ import annotations
 
 import argparse
+import itertools
 import random
 import shutil
 import statistics
@@ -52,6 +55,12 @@ class Unjournalled(FileOps):
     """Requests without their journal: what the journal costs, measured."""
 
     journalled = False
+
+
+class OneCopyThread(FileOps):
+    """Requests copying one artifact at a time: what copying side by side gains, measured."""
+
+    copy_workers = 1
 
 
 def text(rng: random.Random, size: int) -> bytes:
@@ -105,9 +114,12 @@ def generate(home: Path, count: int) -> tuple[list[tuple[str, str]], int]:
 
 def interleaved(
     operations: dict[str, Callable[[Path], object]], fresh: Callable[[str, int], Path], runs: int
-) -> dict[str, float]:
-    """Median ms of each operation; one run of each in turn, so they share the machine's state.
-    What the runs wrote is left in place (see the module doc)."""
+) -> dict[str, tuple[float, float]]:
+    """Each operation's median ms and median ratio to the first operation (the floor) of the
+    same run: one run of each in turn, so they share the machine's state, and each run's ratio
+    compares operations that ran seconds apart (on a shared machine the file system's speed
+    changes several fold from one minute to the next). What the runs wrote is left in place
+    (see the module doc)."""
     timings: dict[str, list[float]] = {label: [] for label in operations}
     for run in range(runs):
         for label, operation in operations.items():
@@ -115,7 +127,14 @@ def interleaved(
             start = time.perf_counter()
             operation(target)
             timings[label].append(time.perf_counter() - start)
-    return {label: statistics.median(values) * 1000 for label, values in timings.items()}
+    floor = next(iter(timings.values()))
+    return {
+        label: (
+            statistics.median(values) * 1000,
+            statistics.median(value / base for value, base in zip(values, floor, strict=True)),
+        )
+        for label, values in timings.items()
+    }
 
 
 def main() -> None:
@@ -130,8 +149,10 @@ def main() -> None:
         assert collection is not None and len(collection.artifacts) == args.artifacts
         source = collection.path
 
+        made = itertools.count()
+
         def fresh(label: str, run: int) -> Path:
-            project = base / f"{label.replace(' ', '-')}-{run}"
+            project = base / f"{label.replace(' ', '-')}-{run}-{next(made)}"
             project.mkdir()
             if label.startswith("redeploy"):
                 deploy(project, collection, pairs)
@@ -150,35 +171,41 @@ def main() -> None:
         def dry_run(project: Path) -> None:
             deploy(project, collection, pairs, dry_run=True)
 
+        copytree_row = "shutil.copytree (floor)"
         redeploy = f"redeploy over {len(pairs)} records"
-        medians = interleaved(
+        rows = interleaved(
             {
-                "shutil.copytree (floor)": copytree,
+                copytree_row: copytree,
                 "deploy": deploying(FileOps()),
                 "deploy, no journal": deploying(Unjournalled()),
+                "deploy, one copy thread": deploying(OneCopyThread()),
                 "deploy --dry-run": dry_run,
             },
             fresh,
             args.runs,
         )
-        medians |= interleaved(
-            {
-                redeploy: deploying(FileOps()),
-                f"{redeploy}, no journal": deploying(Unjournalled()),
-            },
-            fresh,
-            args.runs,
-        )
-        floor = medians["shutil.copytree (floor)"]
+        rows |= {
+            label: row
+            for label, row in interleaved(
+                {
+                    copytree_row: copytree,
+                    redeploy: deploying(FileOps()),
+                    f"{redeploy}, no journal": deploying(Unjournalled()),
+                },
+                fresh,
+                args.runs,
+            ).items()
+            if label != copytree_row
+        }
         files = sum(1 for p in source.rglob("*") if p.is_file())
         print(
-            f"{len(pairs)} artifacts, {files} files, {total / 1e6:.1f} MB; "
-            f"median of {args.runs} runs"
+            f"{len(pairs)} artifacts, {files} files, {total / 1e6:.1f} MB; median of {args.runs} "
+            f"runs; {FileOps.copy_workers} copy threads"
         )
-        width = max(len(label) for label in medians)
+        width = max(len(label) for label in rows)
         print(f"{'operation':<{width}} {'median ms':>10} {'vs copytree':>12}")
-        for label, value in medians.items():
-            print(f"{label:<{width}} {value:>10.1f} {value / floor:>11.2f}x")
+        for label, (value, ratio) in rows.items():
+            print(f"{label:<{width}} {value:>10.1f} {ratio:>11.2f}x")
 
 
 if __name__ == "__main__":

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import shutil
 import sys
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -734,11 +736,10 @@ def test_copy_failure_leaves_everything_as_it_was(
 def test_third_copy_call_failing(world: dict[str, Path]) -> None:
     many, pairs = many_world(world)
     before = snapshot(world["root"])
-    calls = {"n": 0}
+    calls = itertools.count(1)  # copies run on several threads: one atomic counter
 
     def third_fails(source: str, destination: Path) -> None:
-        calls["n"] += 1
-        if calls["n"] == 3:
+        if next(calls) == 3:
             raise PermissionError(errno.EACCES, "Permission denied", str(destination))
 
     result = deploy(
@@ -747,6 +748,53 @@ def test_third_copy_call_failing(world: dict[str, Path]) -> None:
     assert result.deployed == [] and "Permission denied" in result.errors[0].message
     assert snapshot(world["root"]) == before
     assert no_staging(world["project"])
+
+
+def test_of_two_failing_copies_the_error_names_the_one_a_copy_in_order_meets_first(
+    world: dict[str, Path],
+) -> None:
+    many, pairs = many_world(world)
+    before = snapshot(world["root"])
+    failing = {pairs[13][0], pairs[17][0]}  # both copied side by side (the first are timed)
+    collection_root = world["home"] / "collections/many"
+
+    class FourThreads(BeforeEachCopy):
+        copy_workers = 4
+        slow_entry_s = 0.0  # side by side after the first copies, whatever the disk
+
+    def fail_both(source: str, destination: Path) -> None:
+        if Path(source).relative_to(collection_root).parts[1].removesuffix(".md") in failing:
+            raise OSError(errno.ENOSPC, "No space left on device", str(destination))
+
+    result = deploy(world["project"], many, pairs, overwrite=True, file_ops=FourThreads(fail_both))
+    assert [error.name for error in result.errors] == [pairs[13][0]]
+    assert len(result.skipped) == 19 and snapshot(world["root"]) == before
+    assert no_staging(world["project"])
+
+
+def test_artifacts_are_copied_side_by_side(world: dict[str, Path]) -> None:
+    """Two copies are under way at once: after the first copies (on the request's own thread),
+    each copying thread's first copy waits for the other's."""
+    many, pairs = many_world(world)
+    met = threading.Barrier(2, timeout=30)
+    started: set[int] = set()
+
+    class TwoThreads(FileOps):
+        copy_workers = 2
+        slow_entry_s = 0.0  # side by side after the first copies, whatever the disk
+
+        def copy_file(self, source: str, destination: str | Path, hasher: Hasher) -> None:
+            copying_thread = threading.current_thread() is not threading.main_thread()
+            if copying_thread and threading.get_ident() not in started:
+                started.add(threading.get_ident())
+                met.wait()  # broken (and the deploy failed) if no other copy ever runs meanwhile
+            super().copy_file(source, destination, hasher)
+
+    result = deploy(world["project"], many, pairs, overwrite=True, file_ops=TwoThreads())
+    assert result.errors == [] and len(result.deployed) == 20
+    assert len(started) == 2
+    for item in result.deployed:
+        assert content_hash(world["project"] / ".claude" / item.path) == item.content_hash
 
 
 @pytest.mark.parametrize("failing_swap", [1, 3, 20])

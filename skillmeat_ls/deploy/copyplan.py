@@ -6,6 +6,8 @@ semantics (bytes, permissions, times). Unlike SkillMeat, a symlink inside an art
 only while it stays inside the collection; one pointing outside (or a loop, or a fifo, or a
 broken link) is not copied and the plan carries a warning saying so. The hash of the copy is
 taken while it is written, after the skip list, and is what the record's ``content_hash`` says.
+Where the disk is slow to create files, the artifacts of one request are copied side by side
+(:func:`copy_all`).
 
 Pulling a project copy back into its collection (:func:`plan_verbatim`) follows SkillMeat's
 sync-pull instead (``copytree(symlinks=True)``, ``copy2``): everything is copied, with no skip
@@ -24,7 +26,10 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -261,6 +266,84 @@ def copy_planned(plan: CopyPlan, destination: Path, file_ops: FileOps) -> str:
         file_ops.copy_stat(source, path)
     file_ops.copy_stat(plan.source, destination)
     return hasher.hexdigest()
+
+
+class CopyFailed(Exception):
+    """Copying job :attr:`number` of :func:`copy_all` raised :attr:`error`."""
+
+    def __init__(self, number: int, error: Exception) -> None:
+        super().__init__(number, error)
+        self.number = number
+        self.error = error
+
+
+def copy_all(jobs: Sequence[tuple[CopyPlan, Path]], file_ops: FileOps) -> list[str]:
+    """:func:`copy_planned` of every ``(plan, destination)``; their hashes, in order.
+
+    The first jobs are copied one after the other, timed. Where making an entry (a file or a
+    folder) takes longer than :attr:`FileOps.slow_entry_s`, the disk, not this process, is what
+    copying waits for, and the remaining jobs run on :attr:`FileOps.copy_workers` threads, whose
+    waits overlap; otherwise they run on this thread too, as more threads would only take turns
+    holding the interpreter. If copies fail, :class:`CopyFailed` names the first job that
+    failed, which is the one copying them one after the other would have stopped at: jobs start
+    in order and none starts after a failure, so every job before a failed one has run."""
+    hashes: list[str] = []
+    timing = file_ops.copy_workers > 1
+    entries = 0
+    started = time.perf_counter()
+    for number, (plan, destination) in enumerate(jobs):
+        if timing and entries >= _TIMED_ENTRIES:
+            timing = False  # decided, once
+            slow = time.perf_counter() - started > entries * file_ops.slow_entry_s
+            if slow and number < len(jobs) - 1:
+                return hashes + _side_by_side(jobs, number, file_ops)
+        try:
+            hashes.append(copy_planned(plan, destination, file_ops))
+        except Exception as exc:
+            raise CopyFailed(number, exc) from exc
+        entries += 1 + len(plan.dirs) + len(plan.files)
+    return hashes
+
+
+#: How many entries :func:`copy_all` makes before it decides whether to copy side by side.
+_TIMED_ENTRIES = 24
+
+
+def _side_by_side(
+    jobs: Sequence[tuple[CopyPlan, Path]], first: int, file_ops: FileOps
+) -> list[str]:
+    """:func:`copy_all` of ``jobs[first:]`` on :attr:`FileOps.copy_workers` threads."""
+    failed = threading.Event()
+
+    def copy(plan: CopyPlan, destination: Path) -> str | None:
+        if failed.is_set():
+            return None  # not started: an earlier job failed
+        try:
+            return copy_planned(plan, destination, file_ops)
+        except BaseException:
+            failed.set()
+            raise
+
+    pool = ThreadPoolExecutor(file_ops.copy_workers, thread_name_prefix="skillmeat-ls-copy")
+    try:
+        futures = [pool.submit(copy, plan, destination) for plan, destination in jobs[first:]]
+        wait(futures)
+    except BaseException:  # interrupted while waiting: start nothing more
+        failed.set()
+        raise
+    finally:
+        pool.shutdown(wait=True)  # no thread writes into the staging folder once this returns
+    hashes = []
+    for number, future in enumerate(futures, start=first):
+        error = future.exception()
+        if isinstance(error, Exception):
+            raise CopyFailed(number, error) from error
+        if error is not None:
+            raise error
+        digest = future.result()
+        assert digest is not None  # a job is skipped only after one failed, found above
+        hashes.append(digest)
+    return hashes
 
 
 def _native(rel: str) -> str:

@@ -7,7 +7,8 @@ with no record, is skipped unless the request replaces such copies.
 
 :func:`execute`: if any item was refused, nothing at all is written and the others are reported
 as skipped (``aborted``); items skipped for a reason of their own do not stop the others. Then
-every artifact is copied into the staging folder and hashed, the new deployment file text is
+every artifact is copied into the staging folder and hashed (several at once,
+:func:`~.copyplan.copy_all`), the new deployment file text is
 built, the journal written, each target is swapped in under its destination lock
 (:mod:`.transaction`), and finally the deployment file is replaced
 (:meth:`~.project.LoadedProject.replace_file`), or, with ``hold``, left to the caller's
@@ -25,7 +26,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from skillmeat_ls.deploy.copyplan import PlannedItem, copy_planned, plan_copy, planned_hash
+from skillmeat_ls.deploy.copyplan import (
+    CopyFailed,
+    PlannedItem,
+    copy_all,
+    plan_copy,
+    planned_hash,
+)
 from skillmeat_ls.deploy.paths import checked_target_present, normal_rel
 from skillmeat_ls.deploy.project import LoadedProject
 from skillmeat_ls.deploy.records import deployed_record, new_text, recorded_hash, recorded_text
@@ -135,10 +142,12 @@ def execute(
     hashes: list[str] = []
 
     def steps(staging: Path) -> str:
-        for number, item in enumerate(items):
-            progress.culprit = item
-            hashes.append(copy_planned(item.plan, staging / f"new-{number}", loaded.file_ops))
-        progress.culprit = None
+        jobs = [(item.plan, staging / f"new-{number}") for number, item in enumerate(items)]
+        try:
+            hashes.extend(copy_all(jobs, loaded.file_ops))
+        except CopyFailed as failed:
+            progress.culprit = items[failed.number]
+            raise failed.error from None
         text = new_text(
             loaded,
             {

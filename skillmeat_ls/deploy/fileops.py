@@ -22,6 +22,7 @@ import signal
 import stat
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -93,6 +94,16 @@ class FileOps:
 
     #: Whether requests write their journal before the first change to a live path.
     journalled: ClassVar[bool] = True
+    #: How many threads copy a request's artifacts into its staging folder at once where the
+    #: disk is slow (:func:`~.copyplan.copy_all`); the methods are then called from all of them.
+    #: One per core, up to eight.
+    copy_workers: ClassVar[int] = min(os.cpu_count() or 1, 8)
+    #: Seconds per entry (file or folder) made, on average over a request's first copies, from
+    #: which the disk counts as slow. Copying on a page-cached or memory file system takes
+    #: 20-60 µs an entry, and there threads only take turns holding the interpreter; on a disk
+    #: busy with other work it takes 300-800 µs, mostly waiting, and the waits of several
+    #: threads overlap (``benchmarks/deploy.py``).
+    slow_entry_s: ClassVar[float] = 150e-6
 
     def make_folder(self, path: str | Path) -> None:
         """Create the folder ``path`` (its parent exists; ``path`` must not)."""
@@ -207,12 +218,15 @@ def file_ops_from_environment() -> FileOps:
         raise ValueError(f"${PAUSE_ENV}={value!r}: expected STEP:N, STEP one of {', '.join(STEPS)}")
     step_method: Callable[..., Any] = getattr(file_ops, step)
     calls = 0
+    counting = threading.Lock()  # copies run on several threads
 
     def paused(*args: Any, **kwargs: Any) -> Any:
         nonlocal calls
         result = step_method(*args, **kwargs)
-        calls += 1
-        if calls == int(count):
+        with counting:
+            calls += 1
+            reached = calls == int(count)
+        if reached:
             os.kill(os.getpid(), signal.SIGSTOP)
         return result
 
