@@ -23,10 +23,12 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Findings:
-    """One version of one file, parsed, and what the rules found in it."""
+    """One version of one file, parsed, and what the rules found in it: all of it, and what
+    the rules reading only the text found (None when the file was not analysed)."""
 
     document: Document
     diagnostics: list[Diagnostic]
+    text_findings: list[Diagnostic] | None = None
 
 
 def context_for(
@@ -53,7 +55,7 @@ def analyze_text(
 ) -> Findings:
     """Analyse ``text`` as the content of ``path`` (re-using ``previous``'s unchanged parts)."""
     document = parse_document(text, previous=previous)
-    return Findings(document, analyzer.analyze(document, context))
+    return Findings(document, analyzer.analyze(document, context), analyzer.text_findings)
 
 
 def analyze_path(path: Path, analyzer: Analyzer, context: Context) -> Findings:

@@ -38,6 +38,8 @@ from skillmeat_ls.rules import (
     Diagnostic,
     RuleSettings,
 )
+from skillmeat_ls.scan import PlacedDiagnostic, place
+from skillmeat_ls.verdicts import TextVerdict, text_digest, text_inputs_digest
 from skillmeat_ls.workspace import (
     CopyHasher,
     DiskProbe,
@@ -112,6 +114,8 @@ class Analysis:
     document: Document
     diagnostics: list[Diagnostic]
     result_id: str
+    #: What the rules reading only the text found (None: the file was not analysed).
+    text_findings: list[Diagnostic] | None = None
 
 
 @dataclass
@@ -169,6 +173,9 @@ class Session:
         self.interrupted: dict[Path, str] = {}
         self.configs = ConfigCache()
         self._verdicts: dict[str, str] = {}  # made by the scan's workers, not stored yet
+        #: Each file's stored text verdict, as (text digest, inputs digest), once read or written.
+        self._text_verdicts: dict[Path, tuple[str, str]] = {}
+        self._unsaved_text_verdicts: dict[str, str] = {}  # path -> JSON, until a cache is open
         self._owner: int | None = None  # the thread that changes the session (see _claim)
         self.snapshot = self._snapshot()
 
@@ -296,14 +303,19 @@ class Session:
 
     def save_learned(self) -> None:
         """Store what was learned since the last save: the copy hashes computed (and drop those
-        invalidated), and the verdicts the scan's workers made."""
+        invalidated), the verdicts the scan's workers made, the text verdicts kept."""
         self._claim()
         self.disk.save()
-        if self.cache is not None and self._verdicts:
-            from skillmeat_ls.cache.verdicts import store_verdicts
+        if self.cache is None:
+            return
+        from skillmeat_ls.cache.verdicts import store_text_verdicts, store_verdicts
 
+        if self._verdicts:
             store_verdicts(self.cache, self._verdicts)
             self._verdicts = {}
+        if self._unsaved_text_verdicts:
+            store_text_verdicts(self.cache, self._unsaved_text_verdicts)
+            self._unsaved_text_verdicts = {}
 
     def copies_of(self, roots: Iterable[Path]) -> dict[str, KnownCopy]:
         """What is known about the copies in these profile roots (for a scan worker)."""
@@ -366,14 +378,66 @@ class Session:
             analyses = self._files[path] = _FileAnalyses(Analyzer(self._settings.rules))
         return analyses
 
-    def _record(self, path: Path, version: int | None, analyses: _FileAnalyses,
-                document: Document, diagnostics: list[Diagnostic]) -> Analysis:
+    def _record(
+        self, path: Path, version: int | None, analyses: _FileAnalyses, found: Findings
+    ) -> Analysis:
         previous = analyses.analysis
-        if previous is None or previous.diagnostics != diagnostics:
+        if previous is None or previous.diagnostics != found.diagnostics:
             analyses.serial += 1
-        analysis = Analysis(path, version, document, diagnostics, f"{path.name}:{analyses.serial}")
-        analyses.document, analyses.analysis = document, analysis
+        analysis = Analysis(
+            path,
+            version,
+            found.document,
+            found.diagnostics,
+            f"{path.name}:{analyses.serial}",
+            found.text_findings,
+        )
+        analyses.document, analyses.analysis = found.document, analysis
         return analysis
+
+    def first_look(
+        self, path: Path, text: str, encoding: str
+    ) -> tuple[PlacedDiagnostic, ...] | None:
+        """What the text-only rules found when ``text`` was last kept for ``path``
+        (:meth:`keep_text_findings`) with today's rule settings: certainly part of its
+        diagnostics, shown when a file is opened, before it is parsed. None when there is no
+        such verdict (another text, other settings, nothing stored, no cache)."""
+        self._claim()
+        if self.cache is None:
+            return None
+        from skillmeat_ls.cache.verdicts import stored_text_verdict
+
+        content = stored_text_verdict(self.cache, str(path))
+        verdict = TextVerdict.from_json(content) if content is not None else None
+        if verdict is None:
+            return None
+        self._text_verdicts[path] = (verdict.text, verdict.inputs)
+        if (verdict.text, verdict.inputs) != (text_digest(text), self._text_inputs(path, encoding)):
+            return None
+        return verdict.diagnostics
+
+    def keep_text_findings(self, path: Path, encoding: str) -> None:
+        """Store what the text-only rules found in ``path``'s latest analysis (the text it was
+        opened or saved with), for :meth:`first_look` to show when that text is opened again;
+        nothing is written when that is what is stored already. Kept until a cache is open."""
+        self._claim()
+        analyses = self._files.get(path)
+        analysis = analyses.analysis if analyses is not None else None
+        if analysis is None or analysis.text_findings is None:
+            return
+        key = (text_digest(analysis.document.text), self._text_inputs(path, encoding))
+        if self._text_verdicts.get(path) == key:
+            return
+        content = TextVerdict(
+            *key, place(analysis.document, analysis.text_findings, encoding)
+        ).to_json()
+        if content is not None:
+            self._text_verdicts[path] = key
+            self._unsaved_text_verdicts[str(path)] = content
+            self.save_learned()
+
+    def _text_inputs(self, path: Path, encoding: str) -> str:
+        return text_inputs_digest(self._settings.rules, self.context(path).project, encoding)
 
     def recover(self, roots: Iterable[Path]) -> list[str]:
         """Settle what interrupted requests left in these profile roots (the recovery rule of
@@ -397,7 +461,7 @@ class Session:
         found = self._unsettled(path) or analyze_text(
             path, text, analyses.analyzer, self.context(path), analyses.document
         )
-        return self._record(path, version, analyses, found.document, found.diagnostics)
+        return self._record(path, version, analyses, found)
 
     def _unsettled(self, path: Path) -> Findings | None:
         why = self.interrupted.get(path.parent)
@@ -417,7 +481,7 @@ class Session:
             log.info("not analysing %s: %s", path, exc)
             self.forget(path)
             return None
-        return self._record(path, None, analyses, found.document, found.diagnostics)
+        return self._record(path, None, analyses, found)
 
     def latest(self, path: Path) -> Analysis | None:
         analyses = self._files.get(path)

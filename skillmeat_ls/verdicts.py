@@ -14,6 +14,12 @@ digested, the inputs compared, and each question asked again — which the probe
 copies' stat fingerprints and the stored hashes, so a warm scan reads and stats but neither
 parses nor hashes. A verdict is JSON, stored in the cache (``file_verdicts``) by the server and
 handed to the scan's workers with their files; anything unreadable in it is no verdict.
+
+A :class:`TextVerdict` is smaller: what the rules that read only the text found in the text a
+file was last opened or saved with (``text_verdicts``), with the digests of that text and of
+the rule settings (:func:`text_inputs_digest`). Those findings depend on nothing else, so when
+the same text is opened again with the same settings they are its diagnostics for certain, and
+the server shows them at once, before it has parsed the text; the complete diagnostics follow.
 """
 
 from __future__ import annotations
@@ -74,6 +80,12 @@ def _index_digest(index: CollectionIndex | None) -> str:
     return digest
 
 
+def text_inputs_digest(rules: RuleSettings, project: RuleSettings | None, encoding: str) -> str:
+    """The digest of what a file's text findings depend on besides its text."""
+    form = [verdict_format(), _settings_form(rules), _settings_form(project), encoding]
+    return hashlib.sha256(json.dumps(form).encode()).hexdigest()
+
+
 def inputs_digest(
     rules: RuleSettings,
     project: RuleSettings | None,
@@ -107,27 +119,18 @@ class Verdict:
 
     def to_json(self) -> str | None:
         """The verdict as JSON; None if a diagnostic carries data JSON cannot hold."""
-        try:
-            return json.dumps(
-                {
-                    "format": verdict_format(),
-                    "text": self.text,
-                    "inputs": self.inputs,
-                    "asked": _asked_form(self.asked),
-                    "diagnostics": [_placed_form(placed) for placed in self.diagnostics],
-                },
-                separators=(",", ":"),
-            )
-        except (TypeError, ValueError):
-            return None
+        return _dumps(
+            text=self.text,
+            inputs=self.inputs,
+            asked=_asked_form(self.asked),
+            diagnostics=[_placed_form(placed) for placed in self.diagnostics],
+        )
 
     @classmethod
     def from_json(cls, content: str) -> Verdict | None:
         """The verdict ``content`` holds; None for anything else (another format, damage)."""
         try:
-            data = json.loads(content)
-            if data["format"] != verdict_format():
-                return None
+            data = _loads(content)
             return cls(
                 str(data["text"]),
                 str(data["inputs"]),
@@ -140,6 +143,53 @@ class Verdict:
             )
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
+
+
+@dataclass(frozen=True)
+class TextVerdict:
+    """What the text-only rules found in one text of a file (see the module doc)."""
+
+    text: str  # the text's digest
+    inputs: str  # :func:`text_inputs_digest`
+    diagnostics: tuple[PlacedDiagnostic, ...]
+
+    def to_json(self) -> str | None:
+        """The verdict as JSON; None if a diagnostic carries data JSON cannot hold."""
+        return _dumps(
+            text=self.text,
+            inputs=self.inputs,
+            diagnostics=[_placed_form(placed) for placed in self.diagnostics],
+        )
+
+    @classmethod
+    def from_json(cls, content: str) -> TextVerdict | None:
+        """The verdict ``content`` holds; None for anything else (another format, damage)."""
+        try:
+            data = _loads(content)
+            return cls(
+                str(data["text"]),
+                str(data["inputs"]),
+                tuple(_placed(item) for item in data["diagnostics"]),
+            )
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+
+def _dumps(**fields: Any) -> str | None:
+    """A verdict's ``fields`` as JSON in today's format; None if one holds what JSON cannot."""
+    try:
+        return json.dumps({"format": verdict_format(), **fields}, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return None
+
+
+def _loads(content: str) -> dict[str, Any]:
+    """The fields of a verdict stored as ``content``; ``ValueError`` when it is in another
+    format (older code made it), or not a verdict at all."""
+    data = json.loads(content)
+    if not isinstance(data, dict) or data.get("format") != verdict_format():
+        raise ValueError("not a verdict of this version")
+    return data
 
 
 def _asked_form(asked: Iterable[tuple[Question, Any]]) -> list[Any]:

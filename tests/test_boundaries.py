@@ -50,7 +50,8 @@ def test_the_server_is_built_without_sqlalchemy_or_alembic() -> None:
 
 def test_a_warm_start_loads_neither_sqlalchemy_nor_alembic(tmp_path: Path) -> None:
     """What a restart costs in memory and time: reading the cache takes the sqlite3 module only;
-    SQLAlchemy comes in when something is to be written (the first start: able to fail)."""
+    SQLAlchemy comes in when something is to be written (the first start: able to fail). The
+    opened file's text findings, kept the first time, are not written again."""
     file = build(tmp_path)
     code = (
         "from pathlib import Path\n"
@@ -59,7 +60,9 @@ def test_a_warm_start_loads_neither_sqlalchemy_nor_alembic(tmp_path: Path) -> No
         f" cache_path=Path({str(tmp_path / 'cache.db')!r})))\n"
         "session.start()\n"
         f"file = Path({str(file)!r})\n"
+        "session.first_look(file, file.read_text(), 'utf-16')\n"
         "assert session.analyze(file, file.read_text(), 1).diagnostics == []\n"
+        "session.keep_text_findings(file, 'utf-16')\n"  # kept already: nothing to write
         "session.save_learned()\n"
         "session.close()"
     )

@@ -78,7 +78,7 @@ async def test_background_start_reports_progress_and_status(
     assert result.server_info is not None and result.server_info.name == "skillmeat-ls"
     status = await wait_ready(editor)
     assert status["state"] == "ready"
-    assert status["revision"] == HEAD == "0004_warm_start"
+    assert status["revision"] == HEAD == "0005_text_verdicts"
     assert editor.statuses[0]["state"] == "initializing"
     await wait_until(lambda: any(
         any(isinstance(v, t.WorkDoneProgressEnd) for v in values)
@@ -164,6 +164,39 @@ async def test_a_document_opened_before_the_settings_arrive_is_first_analysed_wi
     sets = [found for uri, found in log.sets if uri == path.as_uri()]
     assert sets[0] == ["SM111"]  # SM111 (a malformed hash) yes, SM132 (copy missing) turned off
     assert all("SM132" not in found for found in sets)
+
+
+async def test_a_text_opened_again_first_shows_what_the_text_rules_found_in_it(
+    client: LanguageClient, world: World, editor: Editor
+) -> None:
+    """Opened after a restart with the text it had when last opened, a file first gets the
+    findings of the rules that read only the text (SM111: a malformed hash) before it is
+    parsed, then all of them (SM132: its copy is missing); a file whose text changed since gets
+    all of them at once. Without the kept findings the first set already holds SM132."""
+    same = deployment_file(world, "p", record("helper", "agent", "default", "agents/helper.md",
+                                              "abc"))
+    changed = deployment_file(world, "q", record("helper", "agent", "default", "agents/helper.md",
+                                                 "abc"))
+    first = await CONFIG.start()
+    install_editor(first, Editor())
+    try:
+        await start(first, world)
+        OpenFile(first, same)
+        OpenFile(first, changed)
+        for path in (same, changed):
+            await wait_until(lambda path=path: codes(first, path) == ["SM111", "SM132"])
+    finally:
+        await first.shutdown_session()
+    changed.write_text(changed.read_text() + "\n")
+
+    log = PublishLog()
+    client.diagnostics = log
+    await start(client, world)
+    OpenFile(client, same)
+    OpenFile(client, changed)
+    await wait_until(lambda: codes(client, same) == codes(client, changed) == ["SM111", "SM132"])
+    assert [found for uri, found in log.sets if uri == same.as_uri()][0] == ["SM111"]
+    assert [found for uri, found in log.sets if uri == changed.as_uri()][0] == ["SM111", "SM132"]
 
 
 # --- diagnostics appear on open and go when fixed by typing ---------------------------------------

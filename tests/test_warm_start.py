@@ -17,7 +17,7 @@ import pytest
 
 from skillmeat_ls.lint import lint_paths
 from skillmeat_ls.rules import RuleSettings
-from skillmeat_ls.scan import analyze_batch, worker_pool
+from skillmeat_ls.scan import analyze_batch, place, worker_pool
 from skillmeat_ls.session import Session, Settings
 from skillmeat_ls.workspace import KnownCopy, confined_hash
 from skillmeat_ls.writer import render_unified
@@ -356,3 +356,50 @@ def test_a_verdicts_inputs_include_the_profile_overrides_of_the_environment(
     assert inputs_digest(RuleSettings(), None, "utf-8", None) != inputs_digest(
         RuleSettings(), None, "utf-16", None
     )
+
+
+# --- the first look: an opened file's text findings, kept from the last time -----------------------
+
+
+def open_session(root: Path, rules: RuleSettings | None = None) -> Session:
+    session = Session(Settings(home=root / "home", cache_path=root / "cache.db",
+                               rules=rules or RuleSettings()))
+    session.start()
+    return session
+
+
+def test_a_reopened_text_first_shows_what_the_text_rules_found_in_it(tmp_path: Path) -> None:
+    """Kept when opened, shown the next time that text is opened with those settings: the
+    text-only findings (SM111, a malformed hash) and nothing the disk decides (SM132, a missing
+    copy); another text, other settings, or a first open show nothing before the analysis."""
+    file = build(tmp_path)
+    text = file.read_text().replace(hashlib.sha256(b"# item-1\n").hexdigest(), "abc", 1)
+    (file.parent / "commands" / "item-3.md").unlink()
+    session = open_session(tmp_path)
+    try:
+        assert session.first_look(file, text, "utf-16") is None  # nothing kept yet
+        analysis = session.analyze(file, text, 1)
+        assert sorted(d.code for d in analysis.diagnostics) == ["SM111", "SM132"]
+        session.keep_text_findings(file, "utf-16")
+    finally:
+        session.close()
+
+    session = open_session(tmp_path)
+    try:
+        found = session.first_look(file, text, "utf-16")
+        assert found is not None and [p.diagnostic.code for p in found] == ["SM111"]
+        analysis = session.analyze(file, text, 1)
+        expected = [p for p in place(analysis.document, analysis.diagnostics, "utf-16")
+                    if p.diagnostic.code == "SM111"]
+        assert list(found) == expected  # the same diagnostic, at the same place
+        assert session.first_look(file, text + "\n", "utf-16") is None
+        assert session.first_look(file, text, "utf-8") is None
+    finally:
+        session.close()
+
+    session = open_session(tmp_path, RuleSettings(disabled=frozenset({"SM132"})))
+    try:
+        assert session.first_look(file, text, "utf-16") is None
+    finally:
+        session.close()
+

@@ -14,6 +14,8 @@ Tables by revision:
 * ``0004``: ``copy_hashes`` (deployed copies' hashes by stat fingerprint),
   ``collection_snapshots`` (what reading each collection's manifest gave) and ``file_verdicts``
   (each deployment file's last diagnostics with their inputs): warm starts.
+* ``0005``: ``text_verdicts`` (what the text-only rules found in the text each file was last
+  opened or saved with): the first diagnostics of an opened file.
 """
 
 from __future__ import annotations
@@ -328,6 +330,19 @@ class FileVerdict(Base):
 
     path: Mapped[str] = mapped_column(String, primary_key=True)
     #: JSON (see ``skillmeat_ls.verdicts.Verdict``).
+    content: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+# --- 0005: first looks --------------------------------------------------------------------------
+
+
+class TextVerdict(Base):
+    """What the rules reading only the text found in a file's last opened or saved text."""
+
+    __tablename__ = "text_verdicts"
+
+    path: Mapped[str] = mapped_column(String, primary_key=True)
+    #: JSON (see ``skillmeat_ls.verdicts.TextVerdict``).
     content: Mapped[str] = mapped_column(Text, nullable=False)
 
 

@@ -15,6 +15,7 @@ REVISIONS: tuple[str, ...] = (
     "0002_collections_schema",
     "0003_index_tables",
     "0004_warm_start",
+    "0005_text_verdicts",
 )
 HEAD: str = REVISIONS[-1]
 
@@ -75,6 +76,9 @@ REVISION_COLUMNS: dict[str, dict[str, frozenset[str]]] = {
         ),
         "collection_snapshots": frozenset({"root_path", "content"}),
         "file_verdicts": frozenset({"path", "content"}),
+    },
+    "0005_text_verdicts": {
+        "text_verdicts": frozenset({"path", "content"}),
     },
 }  # fmt: skip
 

@@ -1,4 +1,6 @@
-"""The ``file_verdicts`` table: each deployment file's last diagnostics, kept between runs.
+"""The ``file_verdicts`` and ``text_verdicts`` tables: each deployment file's last diagnostics,
+and what the text-only rules found in the text it was last opened or saved with, kept between
+runs.
 
 Read with the ``sqlite3`` module (:meth:`~skillmeat_ls.cache.store.Cache.rows`), written through
 SQLAlchemy in one transaction; what the rows mean is :mod:`skillmeat_ls.verdicts`'s. Like every
@@ -14,35 +16,57 @@ from skillmeat_ls.cache.store import Cache, CacheReadError
 
 log = logging.getLogger(__name__)
 
+
 def stored_verdicts(cache: Cache, paths: Iterable[str]) -> dict[str, str]:
     """The stored verdicts (JSON) of ``paths``, by path."""
-    try:
-        return dict(
-            cache.rows_in("SELECT path, content FROM file_verdicts WHERE path IN ({marks})", paths)
-        )
-    except CacheReadError as exc:
-        log.warning("cannot read the stored verdicts: %s", exc)
-        return {}
+    return _read(cache, "file_verdicts", paths)
 
 
 def store_verdicts(cache: Cache, verdicts: Mapping[str, str]) -> None:
     """Store ``verdicts`` (path -> JSON), replacing what each path had."""
-    if not verdicts:
+    _write(cache, "file_verdicts", verdicts)
+
+
+def stored_text_verdict(cache: Cache, path: str) -> str | None:
+    """The stored text verdict (JSON) of ``path``, if any."""
+    return _read(cache, "text_verdicts", [path]).get(path)
+
+
+def store_text_verdicts(cache: Cache, verdicts: Mapping[str, str]) -> None:
+    """Store text ``verdicts`` (path -> JSON), replacing what each path had."""
+    _write(cache, "text_verdicts", verdicts)
+
+
+def _read(cache: Cache, table: str, paths: Iterable[str]) -> dict[str, str]:
+    try:
+        return dict(
+            cache.rows_in(f"SELECT path, content FROM {table} WHERE path IN ({{marks}})", paths)
+        )
+    except CacheReadError as exc:
+        log.warning("cannot read %s: %s", table, exc)
+        return {}
+
+
+def _write(cache: Cache, table: str, rows: Mapping[str, str]) -> None:
+    if not rows:
         return
     from sqlalchemy.dialects.sqlite import insert
     from sqlalchemy.exc import SQLAlchemyError
 
-    from skillmeat_ls.cache.models import FileVerdict
+    from skillmeat_ls.cache.models import FileVerdict, TextVerdict
 
-    statement = insert(FileVerdict)
+    model: type[FileVerdict | TextVerdict] = (
+        TextVerdict if table == "text_verdicts" else FileVerdict
+    )
+    statement = insert(model)
     try:
         with cache.engine.begin() as conn:
             conn.execute(
                 statement.on_conflict_do_update(
-                    index_elements=[FileVerdict.path],
+                    index_elements=[model.path],
                     set_={"content": statement.excluded.content},
                 ),
-                [{"path": path, "content": content} for path, content in verdicts.items()],
+                [{"path": path, "content": content} for path, content in rows.items()],
             )
     except SQLAlchemyError as exc:
-        log.warning("cannot store the verdicts: %s", exc)
+        log.warning("cannot store %s: %s", table, exc)

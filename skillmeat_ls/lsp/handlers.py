@@ -150,7 +150,7 @@ def _profile_root_of(path: Path, known: set[Path]) -> Path | None:
 def _synchronisation(server: SkillMeatServer) -> None:
     @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
     async def did_open(ls: SkillMeatServer, params: lsp.DidOpenTextDocumentParams) -> None:
-        await ls.analyze_open(params.text_document.uri)
+        await ls.analyze_open(params.text_document.uri, opened=True, keep=True)
         settle_heap()
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
@@ -159,7 +159,7 @@ def _synchronisation(server: SkillMeatServer) -> None:
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
     async def did_save(ls: SkillMeatServer, params: lsp.DidSaveTextDocumentParams) -> None:
-        await ls.analyze_open(params.text_document.uri)
+        await ls.analyze_open(params.text_document.uri, keep=True)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
     async def did_close(ls: SkillMeatServer, params: lsp.DidCloseTextDocumentParams) -> None:

@@ -186,8 +186,13 @@ class SkillMeatServer(LanguageServer):
         return to_diagnostics(analysis.document, analysis.path, analysis.diagnostics,
                               self.encoding)
 
-    async def analyze_open(self, uri: str) -> Analysis | None:
-        """Analyse the open document at ``uri`` (coalescing bursts of edits) and publish it."""
+    async def analyze_open(
+        self, uri: str, *, opened: bool = False, keep: bool = False
+    ) -> Analysis | None:
+        """Analyse the open document at ``uri`` (coalescing bursts of edits) and publish it.
+        Just ``opened``: first publish what the text-only rules found in this very text before
+        (:meth:`~skillmeat_ls.session.Session.first_look`), if anything was kept; ``keep``
+        (opened or saved: the text is the file's) keeps what they find now for the next time."""
         path = uri_path(uri)
         if path is None or not is_deployment_file(path):
             return None
@@ -200,6 +205,8 @@ class SkillMeatServer(LanguageServer):
             if not self.configured.is_set():
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self.configured.wait(), CONFIGURATION_WAIT_S)
+            if opened and not self.pull:
+                await self.publish_first_look(uri, path)
             while True:
                 coalescing.dirty.discard(uri)
                 document = self.workspace.text_documents.get(uri)
@@ -221,7 +228,19 @@ class SkillMeatServer(LanguageServer):
             coalescing.running.discard(uri)
         # After publishing, and outside the coalescing: an edit meanwhile is analysed at once.
         await self.work(self.session.save_learned)
+        if keep:
+            await self.work(self.session.keep_text_findings, path, self.encoding)
         return analysis
+
+    async def publish_first_look(self, uri: str, path: Path) -> None:
+        document = self.workspace.text_documents.get(uri)
+        if document is None:
+            return
+        version = document.version
+        found = await self.work(self.session.first_look, path, document.source, self.encoding)
+        current = self.workspace.text_documents.get(uri)
+        if found is not None and current is not None and current.version == version:
+            self.send_diagnostics(path, placed_to_lsp(path, found), version)
 
     async def analysis_for(self, uri: str) -> Analysis | None:
         """The current analysis of ``uri``: the open buffer's, else the file on disk's."""

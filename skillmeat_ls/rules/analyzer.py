@@ -117,6 +117,11 @@ def _facts(record: Record) -> ChunkFacts:
     return ChunkFacts(chunk, keys_of(record), findings, record.index if numbered(record) else None)
 
 
+def _place(diagnostic: Diagnostic) -> tuple[tuple[int, int], str]:
+    """The order diagnostics are reported in."""
+    return diagnostic.span, diagnostic.code
+
+
 def _at_chunk_start(record: Record) -> Record:
     """``record`` placed at offset 0, so that what rules find is relative to its chunk."""
     return Record(record.schema, record.chunk, 0, 0, record.index)
@@ -136,15 +141,26 @@ class Analyzer:
         #: ``id(chunk)`` -> its facts, for the chunks of the last document analysed.
         self._facts: dict[int, ChunkFacts] = {}
         self._env_index: object = None  # keeps the index alive while its id() is a key
+        #: What the rules that read only the text found in the last document analysed (with
+        #: the rule settings applied): a function of the text and the settings alone.
+        self.text_findings: list[Diagnostic] = []
 
     def analyze(self, doc: Document, context: Context | None = None) -> list[Diagnostic]:
+        """Every diagnostic of ``doc``. What the rules reading the text alone found (no disk, no
+        collections) is kept as :attr:`text_findings`."""
         context = context or Context()
-        found = self._run(doc, context) if doc.readable else list(rule_syntax(doc))
-        found.sort(key=lambda d: (d.span, d.code))
+        if doc.readable:
+            text_found, facts_list = self._run(doc)
+            found = text_found + self._environment(doc, context, facts_list)
+        else:
+            text_found = found = list(rule_syntax(doc))
         settings = self.settings.over(context.project) if context.project else self.settings
+        self.text_findings = settings.apply(sorted(text_found, key=_place), doc, context.root_name)
+        found.sort(key=_place)
         return settings.apply(found, doc, context.root_name)
 
-    def _run(self, doc: Document, context: Context) -> list[Diagnostic]:
+    def _run(self, doc: Document) -> tuple[list[Diagnostic], list[ChunkFacts]]:
+        """What the rules reading the text find, and each record's facts."""
         records, known = doc.records, self._facts
         live: dict[int, ChunkFacts] = {}
         # One list per pass, in record order (no per-record pairs: see the collision rules).
@@ -166,14 +182,12 @@ class Analyzer:
         for record, facts in zip(records, facts_list, strict=True):
             if facts.findings:
                 found.extend(d.shifted(record.offset) for d in facts.findings)
-        for env_rule in ENVIRONMENT_RULES:
-            found.extend(env_rule(doc, context))
-        found.extend(self._environment(doc, context, facts_list))
-        return found
+        return found, facts_list
 
     def _environment(
         self, doc: Document, context: Context, facts_list: list[ChunkFacts]
     ) -> list[Diagnostic]:
+        """What the rules looking at the disk and the collections find."""
         self._env_index = context.collections
         key: EnvironmentKey = (
             id(context.collections),
@@ -181,6 +195,8 @@ class Analyzer:
             context.file_path,
         )
         found: list[Diagnostic] = []
+        for env_rule in ENVIRONMENT_RULES:
+            found.extend(env_rule(doc, context))
         for record, facts in zip(doc.records, facts_list, strict=True):
             if record.schema == "legacy" or record.chunk.data is None:
                 # a legacy record's collection lives in [deployment]: not reused per chunk
