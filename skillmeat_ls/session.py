@@ -419,7 +419,8 @@ class Session:
     def keep_text_findings(self, path: Path, encoding: str) -> None:
         """Store what the text-only rules found in ``path``'s latest analysis (the text it was
         opened or saved with), for :meth:`first_look` to show when that text is opened again;
-        nothing is written when that is what is stored already. Kept until a cache is open."""
+        written at the next :meth:`save_learned` (once a cache is open), and only when it is
+        not what is stored already."""
         self._claim()
         analyses = self._files.get(path)
         analysis = analyses.analysis if analyses is not None else None
@@ -434,7 +435,6 @@ class Session:
         if content is not None:
             self._text_verdicts[path] = key
             self._unsaved_text_verdicts[str(path)] = content
-            self.save_learned()
 
     def _text_inputs(self, path: Path, encoding: str) -> str:
         return text_inputs_digest(self._settings.rules, self.context(path).project, encoding)

@@ -380,7 +380,7 @@ def test_a_reopened_text_first_shows_what_the_text_rules_found_in_it(tmp_path: P
         assert session.first_look(file, text, "utf-16") is None  # nothing kept yet
         analysis = session.analyze(file, text, 1)
         assert sorted(d.code for d in analysis.diagnostics) == ["SM111", "SM132"]
-        session.keep_text_findings(file, "utf-16")
+        session.keep_text_findings(file, "utf-16")  # stored when the session closes
     finally:
         session.close()
 

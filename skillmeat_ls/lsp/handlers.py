@@ -30,6 +30,7 @@ from skillmeat_ls.lsp.convert import (
     uri_path,
     zero_range,
 )
+from skillmeat_ls.lsp.documents import index_changes
 from skillmeat_ls.lsp.server import SkillMeatServer, settle_heap
 from skillmeat_ls.navigation import code_lenses, completions, definitions, hover, symbols
 from skillmeat_ls.project_config import CONFIG_NAMES
@@ -82,6 +83,7 @@ def _lifecycle(server: SkillMeatServer) -> None:
             else {}
         )
         ls.options = dict(options)
+        index_changes(ls.workspace)  # keystrokes in big files: see lsp/documents.py
         # The engine is idle before `initialize` is answered: wait for it, so the session is
         # still changed on its thread only.
         ls.engine.submit(ls.session.configure, Settings.from_options(options)).result()

@@ -227,9 +227,9 @@ class SkillMeatServer(LanguageServer):
         finally:
             coalescing.running.discard(uri)
         # After publishing, and outside the coalescing: an edit meanwhile is analysed at once.
-        await self.work(self.session.save_learned)
         if keep:
             await self.work(self.session.keep_text_findings, path, self.encoding)
+        await self.work(self.session.save_learned)
         return analysis
 
     async def publish_first_look(self, uri: str, path: Path) -> None:
