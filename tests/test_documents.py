@@ -1,6 +1,8 @@
 """The server's open documents apply incremental changes exactly as pygls's ``TextDocument`` does:
-random texts (line endings of every kind, characters outside the BMP) and random edits (ranges
-past the end, reversed, in UTF-16, UTF-8 or UTF-32 units), each applied by both."""
+random texts (line endings of every kind, characters outside the BMP) and random series of edits
+(ranges past the end, reversed, in UTF-16, UTF-8 or UTF-32 units), each applied by both; an edit
+after one that moved the line starts instead of finding them again checks that moving them was
+right."""
 
 from __future__ import annotations
 
@@ -28,8 +30,8 @@ def both(text: str, encoding: t.PositionEncodingKind) -> tuple[TextDocument, Tex
     return made(TextDocument), made(IndexedTextDocument)
 
 
-@settings(max_examples=600, deadline=None)
-@given(TEXT, st.lists(st.tuples(POSITION, POSITION, TEXT), min_size=1, max_size=4), ENCODINGS)
+@settings(max_examples=2000, deadline=None)
+@given(TEXT, st.lists(st.tuples(POSITION, POSITION, TEXT), min_size=1, max_size=6), ENCODINGS)
 def test_an_incremental_change_gives_the_text_pygls_gives(
     text: str, edits: list[tuple[t.Position, t.Position, str]], encoding: t.PositionEncodingKind
 ) -> None:
