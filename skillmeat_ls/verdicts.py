@@ -81,8 +81,15 @@ def _index_digest(index: CollectionIndex | None) -> str:
 
 
 def text_inputs_digest(rules: RuleSettings, project: RuleSettings | None, encoding: str) -> str:
-    """The digest of what a file's text findings depend on besides its text."""
-    form = [verdict_format(), _settings_form(rules), _settings_form(project), encoding]
+    """The digest of what a file's text findings depend on besides its text (the profile
+    overrides too: an ``[[ignore]]`` names a profile, which a root's name may stand for)."""
+    form = [
+        verdict_format(),
+        _settings_form(rules),
+        _settings_form(project),
+        encoding,
+        os.environ.get(ENV_OVERRIDES),
+    ]
     return hashlib.sha256(json.dumps(form).encode()).hexdigest()
 
 

@@ -347,12 +347,14 @@ def test_a_verdicts_inputs_include_the_profile_overrides_of_the_environment(
     """SkillMeat reads profile overrides from the environment; a verdict made under others is
     not reused."""
     from skillmeat_ls.profiles import ENV_OVERRIDES
-    from skillmeat_ls.verdicts import inputs_digest
+    from skillmeat_ls.verdicts import inputs_digest, text_inputs_digest
 
     monkeypatch.delenv(ENV_OVERRIDES, raising=False)
     plain = inputs_digest(RuleSettings(), None, "utf-16", None)
+    plain_text = text_inputs_digest(RuleSettings(), None, "utf-16")
     monkeypatch.setenv(ENV_OVERRIDES, '{"claude_code": {"root_dir": ".other"}}')
     assert inputs_digest(RuleSettings(), None, "utf-16", None) != plain
+    assert text_inputs_digest(RuleSettings(), None, "utf-16") != plain_text
     assert inputs_digest(RuleSettings(), None, "utf-8", None) != inputs_digest(
         RuleSettings(), None, "utf-16", None
     )
