@@ -195,8 +195,8 @@ async def test_a_text_opened_again_first_shows_what_the_text_rules_found_in_it(
     OpenFile(client, same)
     OpenFile(client, changed)
     await wait_until(lambda: codes(client, same) == codes(client, changed) == ["SM111", "SM132"])
-    assert [found for uri, found in log.sets if uri == same.as_uri()][0] == ["SM111"]
-    assert [found for uri, found in log.sets if uri == changed.as_uri()][0] == ["SM111", "SM132"]
+    assert next(found for uri, found in log.sets if uri == same.as_uri()) == ["SM111"]
+    assert next(found for uri, found in log.sets if uri == changed.as_uri()) == ["SM111", "SM132"]
 
 
 # --- diagnostics appear on open and go when fixed by typing ---------------------------------------
