@@ -39,7 +39,7 @@ from skillmeat_ls.rules import (
     RuleSettings,
 )
 from skillmeat_ls.scan import PlacedDiagnostic, place
-from skillmeat_ls.verdicts import TextVerdict, text_digest, text_inputs_digest
+from skillmeat_ls.verdicts import Verdict, text_digest, text_inputs_digest
 from skillmeat_ls.workspace import (
     CopyHasher,
     DiskProbe,
@@ -408,11 +408,11 @@ class Session:
         from skillmeat_ls.cache.verdicts import stored_text_verdict
 
         content = stored_text_verdict(self.cache, str(path))
-        verdict = TextVerdict.from_json(content) if content is not None else None
+        verdict = Verdict.from_json(content) if content is not None else None
         if verdict is None:
             return None
         self._text_verdicts[path] = (verdict.text, verdict.inputs)
-        if (verdict.text, verdict.inputs) != (text_digest(text), self._text_inputs(path, encoding)):
+        if not verdict.holds(text, self._text_inputs(path, encoding), self.disk):
             return None
         return verdict.diagnostics
 
@@ -429,9 +429,8 @@ class Session:
         key = (text_digest(analysis.document.text), self._text_inputs(path, encoding))
         if self._text_verdicts.get(path) == key:
             return
-        content = TextVerdict(
-            *key, place(analysis.document, analysis.text_findings, encoding)
-        ).to_json()
+        placed = place(analysis.document, analysis.text_findings, encoding)
+        content = Verdict(*key, (), placed).to_json()  # the text rules ask the disk nothing
         if content is not None:
             self._text_verdicts[path] = key
             self._unsaved_text_verdicts[str(path)] = content

@@ -15,11 +15,12 @@ copies' stat fingerprints and the stored hashes, so a warm scan reads and stats 
 parses nor hashes. A verdict is JSON, stored in the cache (``file_verdicts``) by the server and
 handed to the scan's workers with their files; anything unreadable in it is no verdict.
 
-A :class:`TextVerdict` is smaller: what the rules that read only the text found in the text a
-file was last opened or saved with (``text_verdicts``), with the digests of that text and of
-the rule settings (:func:`text_inputs_digest`). Those findings depend on nothing else, so when
-the same text is opened again with the same settings they are its diagnostics for certain, and
-the server shows them at once, before it has parsed the text; the complete diagnostics follow.
+A *text verdict* is a verdict that asked the disk nothing: what the rules that read only the text
+found in the text a file was last opened or saved with (``text_verdicts``), with the digests of
+that text and of the rule settings (:func:`text_inputs_digest`). Those findings depend on nothing
+else, so when the same text is opened again with the same settings they are its diagnostics for
+certain, and the server shows them at once, before it has parsed the text; the complete
+diagnostics follow.
 """
 
 from __future__ import annotations
@@ -41,10 +42,12 @@ if TYPE_CHECKING:
     from skillmeat_ls.scan import PlacedDiagnostic
     from skillmeat_ls.workspace import DiskProbe
 
+
 def verdict_format() -> str:
     """The shape of a verdict and the code that made it (:func:`~skillmeat_ls.code_digest`): a
     verdict made by other code is not reused."""
     return f"1/{code_digest()}"
+
 
 #: One question to the disk probe: (method, profile root, relative path) and its answer.
 Question = tuple[str, str, str]
@@ -83,14 +86,7 @@ def _index_digest(index: CollectionIndex | None) -> str:
 def text_inputs_digest(rules: RuleSettings, project: RuleSettings | None, encoding: str) -> str:
     """The digest of what a file's text findings depend on besides its text (the profile
     overrides too: an ``[[ignore]]`` names a profile, which a root's name may stand for)."""
-    form = [
-        verdict_format(),
-        _settings_form(rules),
-        _settings_form(project),
-        encoding,
-        os.environ.get(ENV_OVERRIDES),
-    ]
-    return hashlib.sha256(json.dumps(form).encode()).hexdigest()
+    return _digest(_settings_inputs(rules, project, encoding))
 
 
 def inputs_digest(
@@ -100,14 +96,20 @@ def inputs_digest(
     index: CollectionIndex | None,
 ) -> str:
     """The digest of what a file's diagnostics depend on besides its text and the disk."""
-    form = [
+    return _digest([*_settings_inputs(rules, project, encoding), _index_digest(index)])
+
+
+def _settings_inputs(rules: RuleSettings, project: RuleSettings | None, encoding: str) -> list[Any]:
+    return [
         verdict_format(),
         _settings_form(rules),
         _settings_form(project),
         encoding,
         os.environ.get(ENV_OVERRIDES),
-        _index_digest(index),
     ]
+
+
+def _digest(form: list[Any]) -> str:
     return hashlib.sha256(json.dumps(form).encode()).hexdigest()
 
 
@@ -152,36 +154,6 @@ class Verdict:
             return None
 
 
-@dataclass(frozen=True)
-class TextVerdict:
-    """What the text-only rules found in one text of a file (see the module doc)."""
-
-    text: str  # the text's digest
-    inputs: str  # :func:`text_inputs_digest`
-    diagnostics: tuple[PlacedDiagnostic, ...]
-
-    def to_json(self) -> str | None:
-        """The verdict as JSON; None if a diagnostic carries data JSON cannot hold."""
-        return _dumps(
-            text=self.text,
-            inputs=self.inputs,
-            diagnostics=[_placed_form(placed) for placed in self.diagnostics],
-        )
-
-    @classmethod
-    def from_json(cls, content: str) -> TextVerdict | None:
-        """The verdict ``content`` holds; None for anything else (another format, damage)."""
-        try:
-            data = _loads(content)
-            return cls(
-                str(data["text"]),
-                str(data["inputs"]),
-                tuple(_placed(item) for item in data["diagnostics"]),
-            )
-        except (ValueError, KeyError, TypeError, AttributeError):
-            return None
-
-
 def _dumps(**fields: Any) -> str | None:
     """A verdict's ``fields`` as JSON in today's format; None if one holds what JSON cannot."""
     try:
@@ -214,8 +186,10 @@ def _placed_form(placed: PlacedDiagnostic) -> list[Any]:
         int(d.severity),
         d.message,
         list(d.span),
-        [[r.message, list(r.span) if r.span else None, str(r.path) if r.path else None]
-         for r in d.related],
+        [
+            [r.message, list(r.span) if r.span else None, str(r.path) if r.path else None]
+            for r in d.related
+        ],
         d.data,
         list(placed.start),
         list(placed.end),

@@ -342,7 +342,7 @@ class TextVerdict(Base):
     __tablename__ = "text_verdicts"
 
     path: Mapped[str] = mapped_column(String, primary_key=True)
-    #: JSON (see ``skillmeat_ls.verdicts.TextVerdict``).
+    #: JSON (a ``skillmeat_ls.verdicts.Verdict`` that asked no questions).
     content: Mapped[str] = mapped_column(Text, nullable=False)
 
 
