@@ -12,17 +12,12 @@ otherwise ignored.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 
-from skillmeat_ls.cache.store import IN_CHUNK, Cache, CacheReadError
+from skillmeat_ls.cache.store import Cache, CacheReadError, in_chunks
 from skillmeat_ls.workspace import KnownCopy
 
 log = logging.getLogger(__name__)
-
-
-def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), IN_CHUNK):
-        yield items[start : start + IN_CHUNK]
 
 
 class StoredCopies:
@@ -59,7 +54,7 @@ class StoredCopies:
 
         try:
             with self.cache.engine.begin() as conn:
-                for chunk in _chunks(prefixes):
+                for chunk in in_chunks(prefixes):
                     conn.execute(
                         delete(row).where(
                             or_(

@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from enum import Enum
@@ -87,6 +87,12 @@ class CacheStatus:
         }
 
 
+def in_chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    """``items`` cut into runs of at most :data:`IN_CHUNK`, one statement's worth each."""
+    for start in range(0, len(items), IN_CHUNK):
+        yield items[start : start + IN_CHUNK]
+
+
 class CacheReadError(Exception):
     """A read of the cache failed (locked past the busy timeout, damaged, gone)."""
 
@@ -132,10 +138,8 @@ class Cache:
         """The rows of ``sql`` (read-only; its ``{marks}`` stands for the placeholders of an
         ``IN (...)`` list) for each distinct value of ``values``, asked :data:`IN_CHUNK` at a
         time: well inside SQLite's limit on bound parameters."""
-        unique = sorted(set(values))
         found: list[tuple[Any, ...]] = []
-        for start in range(0, len(unique), IN_CHUNK):
-            chunk = unique[start : start + IN_CHUNK]
+        for chunk in in_chunks(sorted(set(values))):
             found.extend(self.rows(sql.format(marks=", ".join("?" * len(chunk))), chunk))
         return found
 
