@@ -4,6 +4,7 @@ profile roots other than ``.claude`` (a Codex project's ``.agents/``) included."
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -197,6 +198,44 @@ async def test_a_text_opened_again_first_shows_what_the_text_rules_found_in_it(
     await wait_until(lambda: codes(client, same) == codes(client, changed) == ["SM111", "SM132"])
     assert next(found for uri, found in log.sets if uri == same.as_uri()) == ["SM111"]
     assert next(found for uri, found in log.sets if uri == changed.as_uri()) == ["SM111", "SM132"]
+
+
+async def test_a_saved_text_first_shows_its_text_findings_when_opened_again(
+    client: LanguageClient, world: World, editor: Editor
+) -> None:
+    """What the text rules found is kept when a file is saved too: the text typed and saved in
+    one run is, opened in the next, first shown with its SM111 alone."""
+    path = deployment_file(world, "p", "deployed = []\n")
+    saved = record("helper", "agent", "default", "agents/helper.md", "abc")
+    first = await CONFIG.start()
+    install_editor(first, Editor())
+    try:
+        await start(first, world)
+        opened = OpenFile(first, path)
+        await wait_until(lambda: path.as_uri() in first.diagnostics)
+        opened.change(saved)
+        await wait_until(lambda: codes(first, path) == ["SM111", "SM132"])
+        path.write_text(saved)
+        first.text_document_did_save(
+            t.DidSaveTextDocumentParams(t.TextDocumentIdentifier(uri=path.as_uri()))
+        )
+        digest = hashlib.sha256(saved.encode()).hexdigest()
+
+        def kept() -> bool:
+            with sqlite3.connect(world.cache) as db:
+                return any(digest in content for (content,) in
+                           db.execute("SELECT content FROM text_verdicts"))
+
+        await wait_until(kept)
+    finally:
+        await first.shutdown_session()
+
+    log = PublishLog()
+    client.diagnostics = log
+    await start(client, world)
+    OpenFile(client, path)
+    await wait_until(lambda: codes(client, path) == ["SM111", "SM132"])
+    assert next(found for uri, found in log.sets if uri == path.as_uri()) == ["SM111"]
 
 
 # --- diagnostics appear on open and go when fixed by typing ---------------------------------------
