@@ -10,7 +10,9 @@ assignment, atomic in Python): they never see a half-applied change.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -125,7 +127,6 @@ class _FileAnalyses:
     analyzer: Analyzer
     document: Document | None = None
     analysis: Analysis | None = None
-    serial: int = 0
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,10 @@ class Session:
         self.disk = DiskProbe(freshness=DISK_FRESHNESS_S, hasher=copy_hasher)
         self.cache: Cache | None = None
         self._files: dict[Path, _FileAnalyses] = {}
+        # Result ids (of pulled diagnostics) are never reused, whichever the file, however often
+        # it is forgotten: a client holding an old one is never told "unchanged" by mistake. The
+        # prefix tells this process's from a previous server's.
+        self._result_ids = map(f"{os.urandom(4).hex()}.{{}}".format, itertools.count(1))
         #: Profile roots whose interrupted request could not be settled, and why.
         self.interrupted: dict[Path, str] = {}
         self.configs = ConfigCache()
@@ -383,14 +388,11 @@ class Session:
     ) -> Analysis:
         previous = analyses.analysis
         if previous is None or previous.diagnostics != found.diagnostics:
-            analyses.serial += 1
+            result_id = next(self._result_ids)
+        else:
+            result_id = previous.result_id
         analysis = Analysis(
-            path,
-            version,
-            found.document,
-            found.diagnostics,
-            f"{path.name}:{analyses.serial}",
-            found.text_findings,
+            path, version, found.document, found.diagnostics, result_id, found.text_findings
         )
         analyses.document, analyses.analysis = found.document, analysis
         return analysis

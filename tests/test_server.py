@@ -328,6 +328,35 @@ async def test_pull_client_gets_reports_and_no_pushes(client: LanguageClient, wo
     assert client.diagnostics == {}  # nothing was pushed
 
 
+async def test_a_result_id_is_never_reused_for_other_diagnostics(
+    client: LanguageClient, world: World
+) -> None:
+    """A file outside the workspace is forgotten when it is closed; opened again with other
+    content, its report is new, although the client still holds the first report's id (an
+    "unchanged" would leave the old diagnostics in the editor)."""
+    claude = world.root / "elsewhere" / ".claude"
+    claude.mkdir(parents=True)
+    path = claude / DEPLOYED
+    path.write_text("[deployment]\ncollection = 'default'\n")
+    await start(client, world, PULL_CLIENT)
+
+    async def pull(previous: str | None = None) -> t.DocumentDiagnosticReport:
+        return await client.text_document_diagnostic_async(t.DocumentDiagnosticParams(
+            text_document=t.TextDocumentIdentifier(path.as_uri()), previous_result_id=previous))
+
+    opened = OpenFile(client, path)
+    first = await pull()
+    assert isinstance(first, t.RelatedFullDocumentDiagnosticReport)
+    assert [d.code for d in first.items] == ["SM101"]
+    client.text_document_did_close(t.DidCloseTextDocumentParams(t.TextDocumentIdentifier(opened.uri)))
+    path.write_text('schema = 1\ndeployed = []\n')
+    OpenFile(client, path)
+    again = await pull(first.result_id)
+    assert isinstance(again, t.RelatedFullDocumentDiagnosticReport)
+    assert [d.code for d in again.items] == ["SM103"]
+    assert again.result_id != first.result_id
+
+
 # --- code actions ---------------------------------------------------------------------------------
 
 

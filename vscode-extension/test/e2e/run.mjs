@@ -362,17 +362,23 @@ function workbench(page) {
     return panel;
   }
 
-  /** Problems panel rows: file rows and marker rows, in order. */
+  /**
+   * Problems panel rows: file rows and marker rows, in the list's order. The panel is a
+   * virtualised list: its row elements are positioned, not ordered, in the page (a row added
+   * while scrolling or re-filtering may come last), and a released row can stay in the page
+   * hidden; so rows are read by their list index, and only those shown.
+   */
   async function problems() {
     const panel = await showProblems();
-    const rows = panel.locator('.monaco-list-row');
-    const count = await rows.count();
-    const out = [];
-    for (let i = 0; i < count; i += 1) {
-      const row = rows.nth(i);
-      out.push({ label: clean((await row.getAttribute('aria-label')) ?? ''), text: clean(await row.innerText()) });
-    }
-    return out;
+    return panel.locator('.monaco-list-row').evaluateAll((rows) => rows
+      .filter((row) => row.offsetParent !== null && row.getAttribute('data-index') !== null)
+      .map((row) => ({
+        index: Number(row.getAttribute('data-index')),
+        level: Number(row.getAttribute('aria-level') ?? 0),
+        label: (row.getAttribute('aria-label') ?? '').replace(/\u00a0/g, ' '),
+        text: row.innerText.replace(/\u00a0/g, ' '),
+      }))
+      .sort((a, b) => a.index - b.index));
   }
 
   /** Marker rows grouped under their file row: [{file, markers: [text]}]. */
@@ -380,9 +386,9 @@ function workbench(page) {
     const rows = await problems();
     const files = [];
     for (const row of rows) {
-      // File rows read "N problems in file NAME of folder DIR"; the rest are markers and their
-      // related information.
-      const isFile = /\bproblems? in file\b/i.test(row.label);
+      // File rows are the tree's first level ("N problems in file NAME of folder DIR"); the rest
+      // are markers and their related information.
+      const isFile = row.level === 1 || (row.level === 0 && /\bproblems? in file\b/i.test(row.label));
       if (isFile) {
         files.push({ file: `${row.text} ${row.label}`, markers: [] });
       } else if (files.length > 0) {
@@ -397,14 +403,24 @@ function workbench(page) {
     const panel = await showProblems();
     const filter = panel.page().locator('input[aria-label="Filter Problems"]').first();
     const glob = `**/${projectName}/${root}/**`;
-    if ((await filter.inputValue()) !== glob) {
-      await filter.fill(glob);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+    const wanted = (entry) => entry.file.includes(`${projectName}/${root}`) || entry.file.includes(`${projectName}${path.sep}${root}`);
+    let files = [];
+    // The filter keeps the file in view; it is typed again when the panel does not hold it (or
+    // shows other files too: a filter typed while the panel re-renders can be missed).
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      if (attempt > 0 || (await filter.inputValue()) !== glob) {
+        await filter.fill('');
+        await filter.fill(glob);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+      files = await problemsByFile();
+      if (files.every(wanted)) {
+        break;
+      }
     }
-    const files = await problemsByFile();
     const codes = new Set();
     for (const entry of files) {
-      if (entry.file.includes(`${projectName}/${root}`) || entry.file.includes(`${projectName}${path.sep}${root}`)) {
+      if (wanted(entry)) {
         for (const marker of entry.markers) {
           for (const match of marker.matchAll(/\bSM\d{3}\b/g)) {
             codes.add(match[0]);
@@ -427,7 +443,10 @@ function workbench(page) {
       const dump = await problems().catch(() => []);
       fs.writeFileSync(path.join(resultsDir, `problems-${projectName}.json`), JSON.stringify(dump, null, 2));
       fs.writeFileSync(path.join(resultsDir, `panel-${projectName}.html`), await page.locator('.part.panel').first().innerHTML().catch(() => ''));
-      throw new Error(`${error.message}; codes seen for ${projectName}: ${[...seen].join(', ') || 'none'} (panel rows in test-results/problems-${projectName}.json)`);
+      const editor = await editorText().catch(() => '');
+      log(`the active editor begins: ${JSON.stringify(editor.slice(0, 200))}`);
+      const shown = dump.map((row) => `  [${row.index}/${row.level}] ${row.text.replace(/\s+/g, ' ').slice(0, 160)}`).join('\n');
+      throw new Error(`${error.message}; codes seen for ${projectName}: ${[...seen].join(', ') || 'none'} (panel rows in test-results/problems-${projectName}.json):\n${shown}`);
     }
   }
 
