@@ -238,6 +238,35 @@ async def test_a_saved_text_first_shows_its_text_findings_when_opened_again(
     assert next(found for uri, found in log.sets if uri == path.as_uri()) == ["SM111"]
 
 
+async def test_a_text_saved_while_it_is_analysed_keeps_its_findings(
+    client: LanguageClient, world: World
+) -> None:
+    """A save that arrives while the edit before it is still being analysed (a big file) is not
+    lost: once that analysis is done, what the text rules found in the saved text is kept."""
+    path = deployment_file(world, "p", "deployed = []\n")
+    saved = "".join(
+        record(f"agent-{n}", "agent", "default", f"agents/agent-{n}.md", "abc")
+        for n in range(300)
+    )
+    await start(client, world)
+    opened = OpenFile(client, path)
+    await wait_until(lambda: path.as_uri() in client.diagnostics)
+    path.write_text(saved)
+    opened.change(saved)  # analysed for a while: the save arrives meanwhile
+    client.text_document_did_save(
+        t.DidSaveTextDocumentParams(t.TextDocumentIdentifier(uri=path.as_uri()))
+    )
+    digest = hashlib.sha256(saved.encode()).hexdigest()
+
+    def kept() -> bool:
+        with sqlite3.connect(world.cache) as db:
+            return any(digest in content for (content,) in
+                       db.execute("SELECT content FROM text_verdicts"))
+
+    await wait_until(lambda: "SM111" in codes(client, path), timeout=60)
+    await wait_until(kept, timeout=30)
+
+
 # --- diagnostics appear on open and go when fixed by typing ---------------------------------------
 
 H = fake_hash("x")

@@ -79,10 +79,12 @@ class SkillMeatProtocol(LanguageServerProtocol):
 
 @dataclass
 class _Coalescing:
-    """Which open documents are being analysed, and which got a newer version meanwhile."""
+    """Which open documents are being analysed, which got a newer version meanwhile, and which
+    were saved meanwhile (what the text rules find is kept once the analysis is done)."""
 
     running: set[str]
     dirty: set[str]
+    kept: set[str]
 
 
 def settle_heap() -> None:
@@ -111,7 +113,7 @@ class SkillMeatServer(LanguageServer):
         #: little, so the first diagnostics follow the client's rule settings and cache.
         self.configured = asyncio.Event()
         self.pull = False  # the client pulls diagnostics
-        self._coalescing = _Coalescing(set(), set())
+        self._coalescing = _Coalescing(set(), set(), set())
         self._refresh: asyncio.TimerHandle | None = None
         self.workspace_files: set[Path] = set()
         self._config_files: set[Path] = set()  # config files with published problems
@@ -199,6 +201,8 @@ class SkillMeatServer(LanguageServer):
         coalescing = self._coalescing
         if uri in coalescing.running:
             coalescing.dirty.add(uri)
+            if keep:
+                coalescing.kept.add(uri)
             return None
         coalescing.running.add(uri)
         try:
@@ -226,6 +230,9 @@ class SkillMeatServer(LanguageServer):
                 break
         finally:
             coalescing.running.discard(uri)
+            if uri in coalescing.kept:  # saved while analysed: that text's findings are kept too
+                coalescing.kept.discard(uri)
+                keep = True
         # After publishing, and outside the coalescing: an edit meanwhile is analysed at once.
         if keep:
             await self.work(self.session.keep_text_findings, path, self.encoding)
