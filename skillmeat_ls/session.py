@@ -322,6 +322,28 @@ class Session:
             store_text_verdicts(self.cache, self._unsaved_text_verdicts)
             self._unsaved_text_verdicts = {}
 
+    def forget_gone(self, folders: Iterable[Path], files: Iterable[Path]) -> None:
+        """Forget what the cache keeps of the deployment files below ``folders`` that a scan of
+        them did not find (``files`` is what it found), and of the copies in their profile
+        roots: a project deleted, moved or renamed leaves no rows behind. Only reads when
+        nothing is gone."""
+        self._claim()
+        if self.cache is None:
+            return
+        from skillmeat_ls.cache.copies import StoredCopies
+        from skillmeat_ls.cache.verdicts import forget_verdicts, verdict_paths_under
+
+        found = {str(path) for path in files}
+        roots = {os.path.realpath(path.parent) for path in files}
+        stored = StoredCopies(self.cache)
+        gone_files: set[str] = set()
+        for folder in folders:
+            gone_files |= verdict_paths_under(self.cache, str(folder)) - found
+            self.disk.drop(stored.roots_under(os.path.realpath(folder)) - roots)
+        for path in gone_files:
+            self._text_verdicts.pop(Path(path), None)
+        forget_verdicts(self.cache, gone_files)
+
     def copies_of(self, roots: Iterable[Path]) -> dict[str, KnownCopy]:
         """What is known about the copies in these profile roots (for a scan worker)."""
         self._claim()

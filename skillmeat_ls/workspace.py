@@ -342,6 +342,14 @@ class DiskProbe:
                 self._learned.pop(known, None)
         self._forgotten.add(prefix)
 
+    def drop(self, roots: Iterable[str]) -> None:
+        """Forget every copy of the real profile roots ``roots`` (gone: their project was
+        deleted or moved), here and, at the next :meth:`save`, in the store."""
+        for root in roots:
+            for path in self._copies.pop(root, {}):
+                self._learned.pop(path, None)
+            self._forgotten.add(root)
+
     def save(self) -> None:
         """Hand the store what was hashed and forgotten since the last save (without a store yet,
         it is kept for the one :meth:`use_store` attaches). What the store already holds as it

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -265,6 +266,37 @@ async def test_a_text_saved_while_it_is_analysed_keeps_its_findings(
 
     await wait_until(lambda: "SM111" in codes(client, path), timeout=60)
     await wait_until(kept, timeout=30)
+
+
+async def test_the_next_start_forgets_the_cached_copies_of_a_project_deleted_since(
+    client: LanguageClient, world: World
+) -> None:
+    """The hashes of a deleted project's copies leave the cache with it; a kept one's stay."""
+    roots = {}
+    for name in ("kept", "gone"):
+        project = world.project(name)
+        digest = world.deploy_copy(project, "default", "agents/helper.md")
+        deployment_file(world, name, record("helper", "agent", "default", "agents/helper.md",
+                                            digest))
+        roots[name] = str((project / ".claude").resolve())
+
+    def stored_roots() -> set[str]:
+        try:
+            with sqlite3.connect(f"file:{world.cache}?mode=ro", uri=True) as db:
+                return {root for (root,) in db.execute("SELECT root FROM copy_hashes")}
+        except sqlite3.OperationalError:  # not made yet
+            return set()
+
+    first = await CONFIG.start()
+    try:
+        await start(first, world)
+        await wait_until(lambda: stored_roots() == set(roots.values()))
+    finally:
+        await first.shutdown_session()
+
+    shutil.rmtree(world.workspace / "gone")
+    await start(client, world)
+    await wait_until(lambda: stored_roots() == {roots["kept"]})
 
 
 # --- diagnostics appear on open and go when fixed by typing ---------------------------------------

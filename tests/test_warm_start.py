@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -405,3 +406,55 @@ def test_a_reopened_text_first_shows_what_the_text_rules_found_in_it(tmp_path: P
     finally:
         session.close()
 
+
+
+# --- rows of what is gone --------------------------------------------------------------------------
+
+
+def stored_paths(cache: Path) -> dict[str, set[str]]:
+    """The paths each kept table names (copy_hashes by profile root)."""
+    with sqlite3.connect(cache) as db:
+        return {
+            "copy_hashes": {root for (root,) in db.execute("SELECT root FROM copy_hashes")},
+            "file_verdicts": {path for (path,) in db.execute("SELECT path FROM file_verdicts")},
+            "text_verdicts": {path for (path,) in db.execute("SELECT path FROM text_verdicts")},
+        }
+
+
+def test_a_scan_forgets_the_rows_of_a_project_that_is_gone(tmp_path: Path) -> None:
+    """Copy hashes, verdicts and text verdicts of a project deleted since are dropped by the
+    next scan of its workspace folder; those of a project still there, and of files outside the
+    folder scanned, are kept."""
+    kept, gone = build(tmp_path, "kept"), build(tmp_path, "gone")
+    outside = build(tmp_path / "other", "outside")
+    files = [kept, gone, outside]
+    session = open_session(tmp_path)
+    try:
+        for file in files:
+            session.analyze(file, file.read_text(), 1)
+            session.keep_text_findings(file, "utf-16")
+        session.learn_from_scan({}, {str(file): "{}" for file in files})
+    finally:
+        session.close()
+    every = {str(file) for file in files}
+    roots = {os.path.realpath(file.parent) for file in files}
+    assert stored_paths(tmp_path / "cache.db") == {
+        "copy_hashes": roots, "file_verdicts": every, "text_verdicts": every
+    }
+
+    shutil.rmtree(gone.parent.parent)
+    workspace = tmp_path / "workspace"
+    session = open_session(tmp_path)
+    try:
+        found = session.scan([workspace])
+        assert found == [kept]
+        session.forget_gone([workspace], found)
+        session.save_learned()
+    finally:
+        session.close()
+    left = {str(kept), str(outside)}
+    assert stored_paths(tmp_path / "cache.db") == {
+        "copy_hashes": {os.path.realpath(kept.parent), os.path.realpath(outside.parent)},
+        "file_verdicts": left,
+        "text_verdicts": left,
+    }

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 
-from skillmeat_ls.cache.store import Cache, CacheReadError, in_chunks
+from skillmeat_ls.cache.store import Cache, CacheReadError, in_chunks, under
 from skillmeat_ls.workspace import KnownCopy
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,20 @@ class StoredCopies:
             return {}
         return found
 
+    def roots_under(self, folder: str) -> set[str]:
+        """The real profile roots below ``folder`` with stored copies."""
+        try:
+            return {
+                root
+                for (root,) in self.cache.rows(
+                    "SELECT DISTINCT root FROM copy_hashes WHERE root > ? AND root < ?",
+                    under(folder),
+                )
+            }
+        except CacheReadError as exc:
+            log.warning("cannot read the stored copy hashes: %s", exc)
+            return set()
+
     def save(self, learned: Mapping[str, KnownCopy], forgotten: Iterable[str] = ()) -> None:
         """Delete the rows at or under each path of ``forgotten``, then store ``learned``."""
         prefixes = sorted(set(forgotten))
@@ -55,17 +69,13 @@ class StoredCopies:
         try:
             with self.cache.engine.begin() as conn:
                 for chunk in in_chunks(prefixes):
-                    conn.execute(
-                        delete(row).where(
-                            or_(
-                                *(
-                                    # at or under p: "/" sorts right before "0"
-                                    or_(row.path == p, (row.path > p + "/") & (row.path < p + "0"))
-                                    for p in chunk
-                                )
-                            )
+                    at_or_under = []
+                    for prefix in chunk:
+                        low, high = under(prefix)
+                        at_or_under.append(
+                            or_(row.path == prefix, (row.path > low) & (row.path < high))
                         )
-                    )
+                    conn.execute(delete(row).where(or_(*at_or_under)))
                 if learned:
                     statement = insert(row)
                     conn.execute(
@@ -92,3 +102,4 @@ class StoredCopies:
                     )
         except SQLAlchemyError as exc:
             log.warning("cannot store the copy hashes: %s", exc)
+

@@ -93,6 +93,12 @@ def in_chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
         yield items[start : start + IN_CHUNK]
 
 
+def under(prefix: str) -> tuple[str, str]:
+    """The bounds of the paths below the folder ``prefix`` (``low < path < high``): ``/`` sorts
+    right before ``0``, so one range of an index finds them."""
+    return prefix + "/", prefix + "0"
+
+
 class CacheReadError(Exception):
     """A read of the cache failed (locked past the busy timeout, damaged, gone)."""
 

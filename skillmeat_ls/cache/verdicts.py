@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 
-from skillmeat_ls.cache.store import Cache, CacheReadError
+from skillmeat_ls.cache.store import Cache, CacheReadError, in_chunks, under
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,44 @@ def stored_text_verdict(cache: Cache, path: str) -> str | None:
 def store_text_verdicts(cache: Cache, verdicts: Mapping[str, str]) -> None:
     """Store text ``verdicts`` (path -> JSON), replacing what each path had."""
     _write(cache, "text_verdicts", verdicts)
+
+
+_TABLES = ("file_verdicts", "text_verdicts")
+
+
+def verdict_paths_under(cache: Cache, folder: str) -> set[str]:
+    """The files below ``folder`` with a stored verdict of either kind."""
+    found: set[str] = set()
+    for table in _TABLES:
+        try:
+            found.update(
+                path
+                for (path,) in cache.rows(
+                    f"SELECT path FROM {table} WHERE path > ? AND path < ?", under(folder)
+                )
+            )
+        except CacheReadError as exc:
+            log.warning("cannot read %s: %s", table, exc)
+    return found
+
+
+def forget_verdicts(cache: Cache, paths: Iterable[str]) -> None:
+    """Delete both kinds of verdict of ``paths``."""
+    gone = sorted(set(paths))
+    if not gone:
+        return
+    from sqlalchemy import delete
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from skillmeat_ls.cache.models import FileVerdict, TextVerdict
+
+    try:
+        with cache.engine.begin() as conn:
+            for model in (FileVerdict, TextVerdict):
+                for chunk in in_chunks(gone):
+                    conn.execute(delete(model).where(model.path.in_(chunk)))
+    except SQLAlchemyError as exc:
+        log.warning("cannot forget verdicts: %s", exc)
 
 
 def _read(cache: Cache, table: str, paths: Iterable[str]) -> dict[str, str]:

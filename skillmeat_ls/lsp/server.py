@@ -298,6 +298,7 @@ class SkillMeatServer(LanguageServer):
         # the projects' config files (already read for open files), for their own diagnostics
         configs = await self.work(self.session.read_configs_of, files)
         self.publish_config_problems(configs)
+        await self.work(self.session.forget_gone, folders, files)
         await self.work(self.session.save_learned)
         self.request_refresh()
 
