@@ -201,6 +201,20 @@ async def test_a_text_opened_again_first_shows_what_the_text_rules_found_in_it(
     assert next(found for uri, found in log.sets if uri == changed.as_uri()) == ["SM111", "SM132"]
 
 
+def save(client: LanguageClient, path: Path) -> None:
+    client.text_document_did_save(
+        t.DidSaveTextDocumentParams(t.TextDocumentIdentifier(uri=path.as_uri()))
+    )
+
+
+def text_kept(world: World, text: str) -> bool:
+    """Whether what the text rules found in ``text`` is kept in the cache."""
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    with sqlite3.connect(world.cache) as db:
+        return any(digest in content for (content,) in
+                   db.execute("SELECT content FROM text_verdicts"))
+
+
 async def test_a_saved_text_first_shows_its_text_findings_when_opened_again(
     client: LanguageClient, world: World, editor: Editor
 ) -> None:
@@ -217,17 +231,8 @@ async def test_a_saved_text_first_shows_its_text_findings_when_opened_again(
         opened.change(saved)
         await wait_until(lambda: codes(first, path) == ["SM111", "SM132"])
         path.write_text(saved)
-        first.text_document_did_save(
-            t.DidSaveTextDocumentParams(t.TextDocumentIdentifier(uri=path.as_uri()))
-        )
-        digest = hashlib.sha256(saved.encode()).hexdigest()
-
-        def kept() -> bool:
-            with sqlite3.connect(world.cache) as db:
-                return any(digest in content for (content,) in
-                           db.execute("SELECT content FROM text_verdicts"))
-
-        await wait_until(kept)
+        save(first, path)
+        await wait_until(lambda: text_kept(world, saved))
     finally:
         await first.shutdown_session()
 
@@ -254,18 +259,9 @@ async def test_a_text_saved_while_it_is_analysed_keeps_its_findings(
     await wait_until(lambda: path.as_uri() in client.diagnostics)
     path.write_text(saved)
     opened.change(saved)  # analysed for a while: the save arrives meanwhile
-    client.text_document_did_save(
-        t.DidSaveTextDocumentParams(t.TextDocumentIdentifier(uri=path.as_uri()))
-    )
-    digest = hashlib.sha256(saved.encode()).hexdigest()
-
-    def kept() -> bool:
-        with sqlite3.connect(world.cache) as db:
-            return any(digest in content for (content,) in
-                       db.execute("SELECT content FROM text_verdicts"))
-
+    save(client, path)
     await wait_until(lambda: "SM111" in codes(client, path), timeout=60)
-    await wait_until(kept, timeout=30)
+    await wait_until(lambda: text_kept(world, saved), timeout=30)
 
 
 async def test_the_next_start_forgets_the_cached_copies_of_a_project_deleted_since(
