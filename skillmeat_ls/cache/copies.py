@@ -102,4 +102,3 @@ class StoredCopies:
                     )
         except SQLAlchemyError as exc:
             log.warning("cannot store the copy hashes: %s", exc)
-
