@@ -57,9 +57,11 @@ def text_digest(text: str) -> str:
     """The sha256 of ``text``. The last text's is kept: the same text is digested to check a
     verdict and again to make one (an opened file, a file the scan analyses)."""
     global _last_digest
-    if _last_digest is None or _last_digest[0] is not text:
-        _last_digest = (text, hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest())
-    return _last_digest[1]
+    last = _last_digest  # read once: another thread may replace it meanwhile
+    if last is None or last[0] is not text:
+        digest = hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+        last = _last_digest = (text, digest)
+    return last[1]
 
 
 _last_digest: tuple[str, str] | None = None
