@@ -138,18 +138,27 @@ class Verdict:
 
     def to_json(self) -> str | None:
         """The verdict as JSON; None if a diagnostic carries data JSON cannot hold."""
-        return _dumps(
-            text=self.text,
-            inputs=self.inputs,
-            asked=_asked_form(self.asked),
-            diagnostics=[_placed_form(placed) for placed in self.diagnostics],
-        )
+        try:
+            return json.dumps(
+                {
+                    "format": verdict_format(),
+                    "text": self.text,
+                    "inputs": self.inputs,
+                    "asked": _asked_form(self.asked),
+                    "diagnostics": [_placed_form(placed) for placed in self.diagnostics],
+                },
+                separators=(",", ":"),
+            )
+        except (TypeError, ValueError):
+            return None
 
     @classmethod
     def from_json(cls, content: str) -> Verdict | None:
         """The verdict ``content`` holds; None for anything else (another format, damage)."""
         try:
-            data = _loads(content)
+            data = json.loads(content)
+            if not isinstance(data, dict) or data.get("format") != verdict_format():
+                return None  # made by other code, or not a verdict at all
             return cls(
                 str(data["text"]),
                 str(data["inputs"]),
@@ -162,23 +171,6 @@ class Verdict:
             )
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
-
-
-def _dumps(**fields: Any) -> str | None:
-    """A verdict's ``fields`` as JSON in today's format; None if one holds what JSON cannot."""
-    try:
-        return json.dumps({"format": verdict_format(), **fields}, separators=(",", ":"))
-    except (TypeError, ValueError):
-        return None
-
-
-def _loads(content: str) -> dict[str, Any]:
-    """The fields of a verdict stored as ``content``; ``ValueError`` when it is in another
-    format (older code made it), or not a verdict at all."""
-    data = json.loads(content)
-    if not isinstance(data, dict) or data.get("format") != verdict_format():
-        raise ValueError("not a verdict of this version")
-    return data
 
 
 def _asked_form(asked: Iterable[tuple[Question, Any]]) -> list[Any]:
