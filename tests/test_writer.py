@@ -9,6 +9,9 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+import tomli_w
+from hypothesis import given
+from hypothesis import strategies as st
 
 from skillmeat_ls import writer
 from skillmeat_ls.schema import UNIFIED_KEY_ORDER
@@ -17,7 +20,9 @@ from skillmeat_ls.writer import (
     naive_iso,
     order_record,
     render_document,
+    render_records,
     render_unified,
+    toml_string,
 )
 
 if sys.version_info >= (3, 11):
@@ -140,6 +145,70 @@ def test_short_records_are_inline_tables_as_tomli_w_writes_them() -> None:
     assert render_unified([{"artifact_name": "x"}]) == (
         'deployed = [\n    { artifact_name = "x", local_modifications = false },\n]\n'
     )
+
+
+#: Strings as records hold them, and the characters tomli_w escapes or might: quotes,
+#: backslashes, control characters, tab, DEL, non-ASCII, line separators, the slot markers.
+_strings = st.one_of(
+    st.text(),
+    st.text(alphabet='ab"\\\t\n\r\x00\x1f\x7f\x80é\u2028@0', max_size=12),
+    st.sampled_from(["@0@", '"@0@"', "", HASH]),
+)
+_values = st.one_of(
+    _strings,
+    st.booleans(),
+    st.lists(_strings, max_size=3),
+    st.integers(),  # of no template: tomli_w writes the record
+    st.dictionaries(st.text(max_size=3), _strings, max_size=2),
+)
+_keys = st.one_of(st.text(max_size=8), st.sampled_from(["artifact_name", "@0@", "a b", ""]))
+_records = st.one_of(
+    st.dictionaries(_keys, _values, max_size=6),
+    # records of a template's shape: strings, booleans and non-empty lists of strings
+    st.dictionaries(
+        _keys,
+        st.one_of(_strings, st.booleans(), st.lists(_strings, min_size=1, max_size=3)),
+        min_size=1,
+        max_size=6,
+    ),
+)
+
+
+@given(st.lists(_records, max_size=4))
+def test_render_records_is_tomli_w_character_for_character(records: list[dict[str, object]]) -> None:
+    assert render_records(records) == tomli_w.dumps({"deployed": records})
+
+
+@given(st.lists(_records, max_size=4))
+def test_rendering_twice_from_the_same_templates_is_tomli_w_again(
+    records: list[dict[str, object]],
+) -> None:
+    # The second rendering of each shape comes from the template the first one cut.
+    assert render_records(records) == render_records(records) == tomli_w.dumps(
+        {"deployed": records}
+    )
+
+
+@given(_strings)
+def test_a_filled_slot_is_the_string_as_tomli_w_quotes_it(value: str) -> None:
+    assert writer._quoted(value) == toml_string(value)
+
+
+def test_a_deploys_records_come_from_templates() -> None:
+    record = order_record(
+        {
+            "artifact_name": "review",
+            "artifact_type": "command",
+            "from_collection": "default",
+            "deployed_at": "2026-12-02T06:00:00.123456",
+            "artifact_path": "commands/review.md",
+            "content_hash": HASH,
+            "version_lineage": [HASH],
+            "merge_base_snapshot": HASH,
+        }
+    )
+    assert writer._templates.render(record) == tomli_w.dumps({"deployed": [record]})
+    assert writer._templates.render({"artifact_name": "x"}) is None  # tomli_w writes it inline
 
 
 @pytest.mark.parametrize(

@@ -11,13 +11,11 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-import tomli_w
-
 from skillmeat_ls.deploy.copyplan import PlannedItem
 from skillmeat_ls.deploy.project import LoadedProject, identity_of
 from skillmeat_ls.document import Document, Record, parse_document
 from skillmeat_ls.schema import Identity
-from skillmeat_ls.writer import order_record, render_document
+from skillmeat_ls.writer import order_record, render_document, render_records
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -84,7 +82,7 @@ def new_text(loaded: LoadedProject, changes: Changes) -> str:
     }
     contents = loaded.contents
     if contents is None:
-        return render_document({"deployed": [r for r in ordered.values() if r is not None]})
+        return render_records([r for r in ordered.values() if r is not None])
     expected: list[dict[str, Any]] = []
     seen: set[Identity] = set()
     for record in contents.records:
@@ -109,10 +107,6 @@ def new_text(loaded: LoadedProject, changes: Changes) -> str:
         except tomllib.TOMLDecodeError:
             pass
     return render_document(wanted)
-
-
-def _record_text(record: dict[str, Any]) -> str:
-    return tomli_w.dumps({"deployed": [record]})
 
 
 def _trailer(chunk_text: str) -> str:
@@ -145,7 +139,7 @@ def _splice(
             if identity is not None and identity in ordered:
                 new = ordered[identity]
                 if identity not in seen and new is not None:
-                    pieces.append(_record_text(new) + _trailer(chunk_text))
+                    pieces.append(render_records([new]) + _trailer(chunk_text))
                 seen.add(identity)
                 continue
         pieces.append(chunk_text)
@@ -155,7 +149,7 @@ def _splice(
             out += "\n"
         if out.strip() and not out.endswith("\n\n"):
             out += "\n"
-        out += "\n".join(_record_text(record) for record in appended)
+        out += render_records(appended)
     if out.endswith("\n\n") and not text.endswith("\n\n"):
         out = out.rstrip("\n") + "\n"  # a removed last record leaves no blank tail
     return out
