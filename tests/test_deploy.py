@@ -6,6 +6,7 @@ import errno
 import itertools
 import os
 import shutil
+import stat
 import sys
 import threading
 from collections.abc import Callable
@@ -223,6 +224,53 @@ def test_deploy_every_type(world: dict[str, Path]) -> None:
         assert list(record) == [k for k in UNIFIED_KEY_ORDER if k in record]
         assert list(record)[-1] == "collection_sha"
     assert no_staging(project)
+
+
+class CountingMoves(FileOps):
+    """Counts the renames a request makes (what a whole-folder swap saves)."""
+
+    def __init__(self) -> None:
+        self.moves = 0
+
+    def move(self, source: Path, destination: Path) -> None:
+        self.moves += 1
+        super().move(source, destination)
+
+
+def tree(root: Path) -> dict[str, tuple[int, bytes | None]]:
+    """Every entry under ``root``, lock files included: permission bits, and a file's bytes."""
+    return {
+        str(path.relative_to(root)): (
+            stat.S_IMODE(path.lstat().st_mode),
+            path.read_bytes() if path.is_file() else None,
+        )
+        for path in sorted(root.rglob("*"))
+    }
+
+
+def test_copies_for_missing_folders_are_swapped_in_with_their_folder(tmp_path: Path) -> None:
+    """Into a root with no ``skills/`` nor ``commands/``, each goes in with one rename, its
+    copies' locks taken inside it; the end state is that of a deploy where the folders were
+    there (empty), lock files included, and the locks are held where they belong."""
+    skills = {(f"s{n}", "skill"): {"SKILL.md": f"# s{n}\n", "docs/a.md": "a\n"} for n in range(3)}
+    commands = {(f"c{n}", "command"): f"# c{n}\n" for n in range(2)}
+    build_collection(tmp_path / "home", "default", {**skills, **commands})
+    found = load_collections(tmp_path / "home").get("default")
+    assert found is not None
+    pairs = [*skills, *commands]
+    fresh, ready = tmp_path / "fresh", tmp_path / "ready"
+    fresh.mkdir()
+    for folder in ("skills", "commands"):
+        (ready / ".claude" / folder).mkdir(parents=True)
+    counted = {fresh: CountingMoves(), ready: CountingMoves()}
+    for project, file_ops in counted.items():
+        result = deploy(project, found, pairs, now=NOW, file_ops=file_ops)
+        assert not result.errors and len(result.deployed) == 5
+    assert counted[fresh].moves == 2 and counted[ready].moves == 5
+    made = tree(fresh / ".claude")
+    assert made == tree(ready / ".claude")
+    assert made["skills/.s0.skillmeat-lock"][0] == 0o644
+    assert made["commands/.c1.md.skillmeat-lock"][0] == 0o644
 
 
 def test_deployed_at_defaults_to_naive_local_now(world: dict[str, Path]) -> None:
@@ -910,7 +958,8 @@ def test_file_where_a_folder_should_be(world: dict[str, Path]) -> None:
 
 
 def test_file_where_a_folder_should_be_found_late(world: dict[str, Path]) -> None:
-    """The folder turns into a file between planning and swapping: the swap fails cleanly."""
+    """A file appears where the missing folder was to go, between planning and swapping: the
+    swap fails cleanly."""
     project = world["project"]
     deploy(project, collection(world), [("helper", "agent")])
     before = snapshot(world["root"])
@@ -926,7 +975,9 @@ def test_file_where_a_folder_should_be_found_late(world: dict[str, Path]) -> Non
         overwrite=True,
         file_ops=BeforeEachCopy(sabotage),
     )
-    assert result.deployed == [] and "not a folder" in result.errors[0].message
+    assert result.deployed == [] and result.errors[0].message.startswith(
+        "made by another program while the copies were staged (.claude/skills)"
+    )
     after = snapshot(world["root"])
     assert after.pop("project/.claude/skills") == ("file", b"surprise\n")
     assert after == before

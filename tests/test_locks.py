@@ -14,7 +14,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from test_deploy import build_collection
 
+from skillmeat_ls.deploy import deploy
+from skillmeat_ls.index import load_collections
 from skillmeat_ls.locks import LockTimeout, destination_lock, lock_path
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="flock")
@@ -160,3 +163,25 @@ def test_a_symlink_in_place_of_the_lock_file_is_never_followed(
     with pytest.raises(OSError), destination_lock(destination, timeout=0):
         pass
     assert not os.path.lexists(elsewhere)
+
+
+def test_locks_taken_in_a_staged_folder_are_held_at_their_place_once_it_is_in(
+    tmp_path: Path,
+) -> None:
+    """A deploy into a root without ``skills/`` locks each copy inside the staged folder and
+    moves the folder in; until the request ends, another process finds each lock held at
+    ``skills/.NAME.skillmeat-lock``, and free once it is over."""
+    skills = {(name, "skill"): {"SKILL.md": f"# {name}\n"} for name in ("s0", "s1")}
+    build_collection(tmp_path / "home", "default", skills)
+    found = load_collections(tmp_path / "home").get("default")
+    assert found is not None
+    project = tmp_path / "project"
+    project.mkdir()
+    result = deploy(project, found, list(skills), hold_record=True)
+    assert result.pending is not None and not result.errors
+    copies = [project / ".claude/skills/s0", project / ".claude/skills/s1"]
+    try:
+        assert [probe(copy) for copy in copies] == ["held", "held"]
+    finally:
+        result.pending.commit()
+    assert [probe(copy) for copy in copies] == ["free", "free"]

@@ -8,9 +8,10 @@ with no record, is skipped unless the request replaces such copies.
 :func:`execute`: if any item was refused, nothing at all is written and the others are reported
 as skipped (``aborted``); items skipped for a reason of their own do not stop the others. Then
 every artifact is copied into the staging folder and hashed (several at once,
-:func:`~.copyplan.copy_all`), the new deployment file text is
-built, the journal written, each target is swapped in under its destination lock
-(:mod:`.transaction`), and finally the deployment file is replaced
+:func:`~.copyplan.copy_all`), the copies bound for a folder the root does not have yet together
+in one staged folder (:mod:`.staginglayout`), the new deployment file text is built, the journal
+written, each target is swapped in under its destination lock, or each such folder with the locks
+of its copies (:mod:`.transaction`), and finally the deployment file is replaced
 (:meth:`~.project.LoadedProject.replace_file`), or, with ``hold``, left to the caller's
 :class:`~.transaction.Pending`. If any step fails, every swap done so far is undone, so the files
 and the record always agree; if the process dies, the next request's recovery does the same.
@@ -45,6 +46,7 @@ from skillmeat_ls.deploy.results import (
     SkippedItem,
     describe,
 )
+from skillmeat_ls.deploy.staginglayout import staging_layout
 from skillmeat_ls.deploy.transaction import Failure, Transaction, summary
 from skillmeat_ls.hashing import content_hash
 from skillmeat_ls.schema import identity
@@ -142,12 +144,18 @@ def execute(
     hashes: list[str] = []
 
     def steps(staging: Path) -> str:
-        jobs = [(item.plan, staging / f"new-{number}") for number, item in enumerate(items)]
+        layout = staging_layout(loaded.root, [item.rel for item in items])
+        for number in sorted(layout.whole_folders):
+            loaded.file_ops.make_folder(staging / layout.swaps[number][1])
+        jobs = [(item.plan, staging / copy) for item, copy in zip(items, layout.copies, strict=True)]
         try:
             hashes.extend(copy_all(jobs, loaded.file_ops))
         except CopyFailed as failed:
             progress.culprit = items[failed.number]
             raise failed.error from None
+        for copy, grouped in zip(layout.copies, layout.grouped, strict=True):
+            if grouped:
+                transaction.lock_staged(copy)
         text = new_text(
             loaded,
             {
@@ -155,9 +163,9 @@ def execute(
                 for item, item_hash in zip(items, hashes, strict=True)
             },
         )
-        transaction.intend([(item.rel, f"new-{number}") for number, item in enumerate(items)], text)
-        for number, item in enumerate(items):
-            progress.culprit = item
+        transaction.intend(layout.swaps, text, whole_folders=layout.whole_folders)
+        for number, first in enumerate(layout.first_items):
+            progress.culprit = items[first]
             transaction.swap(number)
         progress.culprit = None
         progress.writing = True  # what is left is the deployment file

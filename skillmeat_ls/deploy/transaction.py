@@ -4,8 +4,9 @@ A :class:`Transaction` first creates a staging folder inside the root
 (``.skillmeat-staging-XXXX``), where the request's steps copy the new versions; then
 :meth:`~Transaction.intend` writes the journal (:mod:`.journal`: every swap, the folders that will
 be created, the hash of the new deployment file text) before anything in the root is touched;
-then each target is swapped with renames (:meth:`~Transaction.swap`, under the target's lock);
-then the deployment file is replaced, the commit point; finally the journal and the staging
+then each target is swapped with renames (:meth:`~Transaction.swap`, under the target's lock;
+a folder the root did not have goes in whole, holding copies locked in staging,
+:mod:`.staginglayout`); then the deployment file is replaced, the commit point; finally the journal and the staging
 folder are removed.
 
 If a step raises, the swaps are undone newest first by :func:`undo_swaps`, the same function
@@ -23,6 +24,7 @@ pull). A pull also changes its collection: :class:`~.collectionside.PullTransact
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import stat
@@ -139,7 +141,8 @@ class Transaction:
         self.old_raw = old_raw
         self.staging: Path | None = None
         self.journal: Journal | None = None
-        self._locks = contextlib.ExitStack()  # of the targets swapped so far
+        self._locks = contextlib.ExitStack()  # of the targets swapped (or staged) so far
+        self._whole_folders: frozenset[int] = frozenset()
 
     def run(self, steps: Callable[[Path], str], commit: Callable[[str], None]) -> Failure | None:
         """Begin, run ``steps`` (given the staging folder; they return the new deployment file
@@ -183,11 +186,15 @@ class Transaction:
         swaps: Sequence[tuple[str, str | None]],
         text: str,
         collection: CollectionPart | None = None,
+        whole_folders: frozenset[int] = frozenset(),
     ) -> None:
         """Journal the swaps about to be made, ``(path, name of the new copy in staging or None
         to remove)`` each, the new deployment file ``text`` and, for a pull, what it changes in
-        its ``collection``; nothing in the root (nor in the collection) has been changed yet."""
+        its ``collection``; nothing in the root (nor in the collection) has been changed yet.
+        ``whole_folders``: the swaps that move in a folder the root did not have, holding
+        copies locked where they were staged (:mod:`.staginglayout`, :meth:`lock_staged`)."""
         assert self.staging is not None
+        self._whole_folders = whole_folders
         entries = tuple(Swap(rel, f"old-{number}", new) for number, (rel, new) in enumerate(swaps))
         old = hashlib.sha256(self.old_raw).hexdigest() if self.old_raw is not None else None
         self.journal = Journal(
@@ -205,10 +212,22 @@ class Transaction:
 
     def swap(self, number: int) -> None:
         """Make the journalled swap ``number`` under its target's lock: the folders on the way
-        are created, the path there (if any) is moved aside, the new copy (if any) moved in."""
+        are created, the path there (if any) is moved aside, the new copy (if any) moved in. A
+        whole-folder swap (:meth:`intend`) takes no lock and moves nothing aside: if something
+        is at its target now, it raises :class:`FileExistsError` (and the request is undone)."""
         assert self.journal is not None and self.staging is not None
         swap = self.journal.swaps[number]
         target = self.root / swap.path
+        if number in self._whole_folders:
+            assert swap.new is not None
+            if os.path.lexists(target):  # made by another program since the copies were planned
+                raise FileExistsError(
+                    errno.EEXIST,
+                    "made by another program while the copies were staged",
+                    display(self.root, swap.path),
+                )
+            self.file_ops.move(self.staging / swap.new, target)
+            return
         if swap.new is not None:
             self._ensure_folder(swap.path)
         self._locks.enter_context(destination_lock(target))
@@ -216,6 +235,12 @@ class Transaction:
             self.file_ops.move(target, self.staging / swap.aside)
         if swap.new is not None:
             self.file_ops.move(self.staging / swap.new, target)
+
+    def lock_staged(self, rel: str) -> None:
+        """Take SkillMeat's lock of the copy ``rel`` (a path in the staging folder) inside a
+        folder that a whole-folder swap will move in; held until the request ends."""
+        assert self.staging is not None
+        self._locks.enter_context(destination_lock(self.staging / rel))
 
     def _ensure_folder(self, rel: str) -> None:
         """Create the missing folders from the profile root down to the one holding ``rel``;
