@@ -6,8 +6,8 @@ A :class:`Transaction` first creates a staging folder inside the root
 be created, the hash of the new deployment file text) before anything in the root is touched;
 then each target is swapped with renames (:meth:`~Transaction.swap`, under the target's lock;
 a folder the root did not have goes in whole, holding copies locked in staging,
-:mod:`.staginglayout`); then the deployment file is replaced, the commit point; finally the journal and the staging
-folder are removed.
+:mod:`.staginglayout`); then the deployment file is replaced, the commit point; finally the
+journal and the staging folder are removed.
 
 If a step raises, the swaps are undone newest first by :func:`undo_swaps`, the same function
 that undoes a crashed request (:mod:`.recovery`): it looks at what is in the staging folder and
