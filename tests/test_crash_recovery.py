@@ -288,6 +288,36 @@ def test_deploy_killed_mid_swap(world: World, point: str, expected: str) -> None
         assert sorted(added) == ["commands/c0.md", "commands/c1.md", "skills/x0", "skills/x1"]
 
 
+def test_undoing_a_folder_moved_in_whole_keeps_what_another_program_put_in_it(
+    world: World,
+) -> None:
+    """The deploy of two commands into a root without ``commands/`` moves the folder in with
+    both (``move:1``) and is killed; before the next command, another program adds a command
+    there. Undoing takes out the two copies, one by one, and leaves the folder and that one."""
+    project = world.project("deploy-folder-then-foreign")
+    killed(world, project, "move:1", "deploy", "--collection", "default", "c0:command", "c1:command")
+    commands = world.root(project) / "commands"
+    assert {path.name for path in commands.iterdir()} == {
+        "c0.md",
+        "c1.md",
+        f".c0.md{LOCK_SUFFIX}",
+        f".c1.md{LOCK_SUFFIX}",
+    }
+    (commands / "foreign.md").write_text("# written by another program\n")
+    code, _out, err = finished(
+        cli_process(world.home, world.caches[0], "status", "--project", project)
+    )
+    assert code == 0, err
+    left = {path.name for path in commands.iterdir() if not path.name.endswith(LOCK_SUFFIX)}
+    assert left == {"foreign.md"}  # lock files stay, as SkillMeat leaves them
+    assert (commands / "foreign.md").read_text() == "# written by another program\n"
+    root = world.root(project)
+    assert not (root / JOURNAL_NAME).exists()
+    assert not [p for p in root.iterdir() if p.name.startswith(STAGING_PREFIX)]
+    records = tomllib.loads((root / DEPLOYED).read_text())["deployed"]
+    assert {r["artifact_path"]: r["content_hash"] for r in records} == world.old
+
+
 @pytest.mark.parametrize(("point", "expected"), [("move:1", "old"), ("write_text:1", "new")])
 def test_undeploy_killed_mid_swap(world: World, point: str, expected: str) -> None:
     project = world.project(f"undeploy-{point.replace(':', '-')}")
@@ -473,6 +503,19 @@ def test_hostile_journals_are_not_acted_on(world: World, tmp_path: Path) -> None
             [{"path": "skills/s00", "aside": "../../x", "new": "new-0"}]
         ): "is not a name inside the staging folder",
         journal_of([], staging="../outside"): "is not a .skillmeat-staging-* folder",
+        # a copy inside a staged folder is named by its own name only, under a new-N folder
+        journal_of(
+            [{"path": "skills/s00", "aside": "old-0", "new": "new-0/../../../outside"}]
+        ): "is not a name inside the staging folder",
+        journal_of(
+            [{"path": "skills/s00", "aside": "old-0", "new": "old-0/s00"}]
+        ): "is not a name inside the staging folder",
+        journal_of(
+            [{"path": "skills/s00", "aside": "old-0", "new": "new-0/s01"}]
+        ): "is not a name inside the staging folder",
+        journal_of(
+            [{"path": "skills/s00", "aside": "new-0/s00", "new": "new-1"}]
+        ): "is not a name inside the staging folder",
     }
 
     def everything() -> tuple[dict[str, Any], dict[str, Any]]:

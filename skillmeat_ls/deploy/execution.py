@@ -145,16 +145,16 @@ def execute(
 
     def steps(staging: Path) -> str:
         layout = staging_layout(loaded.root, [item.rel for item in items])
-        for number in sorted(layout.whole_folders):
-            loaded.file_ops.make_folder(staging / layout.swaps[number][1])
+        for _folder, staged in layout.folders.values():
+            loaded.file_ops.make_folder(staging / staged)
         jobs = [(item.plan, staging / copy) for item, copy in zip(items, layout.copies, strict=True)]
         try:
             hashes.extend(copy_all(jobs, loaded.file_ops))
         except CopyFailed as failed:
             progress.culprit = items[failed.number]
             raise failed.error from None
-        for copy, grouped in zip(layout.copies, layout.grouped, strict=True):
-            if grouped:
+        for number, copy in enumerate(layout.copies):
+            if layout.grouped(number):
                 transaction.lock_staged(copy)
         text = new_text(
             loaded,
@@ -163,9 +163,10 @@ def execute(
                 for item, item_hash in zip(items, hashes, strict=True)
             },
         )
-        transaction.intend(layout.swaps, text, whole_folders=layout.whole_folders)
-        for number, first in enumerate(layout.first_items):
-            progress.culprit = items[first]
+        swaps = [(item.rel, copy) for item, copy in zip(items, layout.copies, strict=True)]
+        transaction.intend(swaps, text, folders=layout.folders)
+        for number, item in enumerate(items):
+            progress.culprit = item
             transaction.swap(number)
         progress.culprit = None
         progress.writing = True  # what is left is the deployment file

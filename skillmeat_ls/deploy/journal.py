@@ -20,7 +20,8 @@ before it moves anything in the root; it is removed once the request is over. JS
 
 Every path is relative to the root: ``path`` and ``created`` as an ``artifact_path`` is
 (:func:`~.paths.checked_rel`), ``aside``/``new`` as names inside ``staging`` (``new`` is null
-for a removal). A swap ``k`` moves what is at the target, if anything, to ``staging/aside`` (an
+for a removal, and ``new-N/NAME``, NAME the target's own name, for a copy staged inside a folder
+that the request moves in whole: :mod:`.staginglayout`). A swap ``k`` moves what is at the target, if anything, to ``staging/aside`` (an
 old copy there is how recovery knows the target had one: whether it has is decided under the
 target's lock, at the swap, as another program may have written it until then), then
 ``staging/new`` to the target; undoing it moves the new copy to ``staging/undo-k`` first.
@@ -275,10 +276,22 @@ def _swap(entry: dict[str, Any]) -> Swap:
     rel = checked_rel(_field(entry, "path", str))
     aside = _field(entry, "aside", str)
     new = entry.get("new")
-    for name in (aside, new):
-        if name is not None and (not isinstance(name, str) or not _STAGED_NAME.fullmatch(name)):
+    staged = new is None or (
+        isinstance(new, str) and (_STAGED_NAME.fullmatch(new) or _in_staged_folder(new, rel))
+    )
+    for name, fits in ((aside, _STAGED_NAME.fullmatch(aside)), (new, staged)):
+        if not fits:
             raise ValueError(f"swap of {rel!r}: {name!r} is not a name inside the staging folder")
     return Swap(rel, aside, new)
+
+
+def _in_staged_folder(new: str, rel: str) -> bool:
+    """Whether ``new`` names the copy for ``rel`` inside a staged folder (``new-N/NAME``, NAME
+    the last part of ``rel``; :mod:`.staginglayout`)."""
+    folder, _, name = new.partition("/")
+    return folder.startswith("new-") and bool(_STAGED_NAME.fullmatch(folder)) and (
+        "/" in rel and name == rel.rsplit("/", 1)[1]
+    )
 
 
 def _collection(data: dict[str, Any]) -> CollectionPart:

@@ -5,7 +5,7 @@ A :class:`Transaction` first creates a staging folder inside the root
 :meth:`~Transaction.intend` writes the journal (:mod:`.journal`: every swap, the folders that will
 be created, the hash of the new deployment file text) before anything in the root is touched;
 then each target is swapped with renames (:meth:`~Transaction.swap`, under the target's lock;
-a folder the root did not have goes in whole, holding copies locked in staging,
+a folder the root did not have goes in whole with the copies for it, locked while staged,
 :mod:`.staginglayout`); then the deployment file is replaced, the commit point; finally the
 journal and the staging folder are removed.
 
@@ -29,7 +29,7 @@ import hashlib
 import os
 import stat
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,7 +142,7 @@ class Transaction:
         self.staging: Path | None = None
         self.journal: Journal | None = None
         self._locks = contextlib.ExitStack()  # of the targets swapped (or staged) so far
-        self._whole_folders: frozenset[int] = frozenset()
+        self._folders: Mapping[int, tuple[str, str]] = {}  # swap -> folder it moves in whole
 
     def run(self, steps: Callable[[Path], str], commit: Callable[[str], None]) -> Failure | None:
         """Begin, run ``steps`` (given the staging folder; they return the new deployment file
@@ -186,15 +186,16 @@ class Transaction:
         swaps: Sequence[tuple[str, str | None]],
         text: str,
         collection: CollectionPart | None = None,
-        whole_folders: frozenset[int] = frozenset(),
+        folders: Mapping[int, tuple[str, str]] | None = None,
     ) -> None:
         """Journal the swaps about to be made, ``(path, name of the new copy in staging or None
         to remove)`` each, the new deployment file ``text`` and, for a pull, what it changes in
         its ``collection``; nothing in the root (nor in the collection) has been changed yet.
-        ``whole_folders``: the swaps that move in a folder the root did not have, holding
-        copies locked where they were staged (:mod:`.staginglayout`, :meth:`lock_staged`)."""
+        ``folders``: the swaps that first move in, whole, a folder the root did not have,
+        ``(its path, its name in staging)``, holding the new copies of later swaps too, locked
+        where they were staged (:mod:`.staginglayout`, :meth:`lock_staged`)."""
         assert self.staging is not None
-        self._whole_folders = whole_folders
+        self._folders = folders or {}
         entries = tuple(Swap(rel, f"old-{number}", new) for number, (rel, new) in enumerate(swaps))
         old = hashlib.sha256(self.old_raw).hexdigest() if self.old_raw is not None else None
         self.journal = Journal(
@@ -213,21 +214,23 @@ class Transaction:
     def swap(self, number: int) -> None:
         """Make the journalled swap ``number`` under its target's lock: the folders on the way
         are created, the path there (if any) is moved aside, the new copy (if any) moved in. A
-        whole-folder swap (:meth:`intend`) takes no lock and moves nothing aside: if something
-        is at its target now, it raises :class:`FileExistsError` (and the request is undone)."""
+        swap that moves a folder in whole (:meth:`intend`) does that first, without a lock of
+        the folder, and raises :class:`FileExistsError` (the request is undone) if something
+        is there now; a new copy staged inside such a folder is then in place already."""
         assert self.journal is not None and self.staging is not None
         swap = self.journal.swaps[number]
         target = self.root / swap.path
-        if number in self._whole_folders:
-            assert swap.new is not None
-            if os.path.lexists(target):  # made by another program since the copies were planned
+        if number in self._folders:
+            folder, staged = self._folders[number]
+            if os.path.lexists(self.root / folder):  # made by another program meanwhile
                 raise FileExistsError(
                     errno.EEXIST,
                     "made by another program while the copies were staged",
-                    display(self.root, swap.path),
+                    display(self.root, folder),
                 )
-            self.file_ops.move(self.staging / swap.new, target)
-            return
+            self.file_ops.move(self.staging / staged, self.root / folder)
+        if swap.new is not None and "/" in swap.new:
+            return  # staged inside a folder moved in whole: in place with it
         if swap.new is not None:
             self._ensure_folder(swap.path)
         self._locks.enter_context(destination_lock(target))
@@ -238,7 +241,7 @@ class Transaction:
 
     def lock_staged(self, rel: str) -> None:
         """Take SkillMeat's lock of the copy ``rel`` (a path in the staging folder) inside a
-        folder that a whole-folder swap will move in; held until the request ends."""
+        folder that a swap will move in whole; held until the request ends."""
         assert self.staging is not None
         self._locks.enter_context(destination_lock(self.staging / rel))
 
