@@ -21,10 +21,11 @@ before it moves anything in the root; it is removed once the request is over. JS
 Every path is relative to the root: ``path`` and ``created`` as an ``artifact_path`` is
 (:func:`~.paths.checked_rel`), ``aside``/``new`` as names inside ``staging`` (``new`` is null
 for a removal, and ``new-N/NAME``, NAME the target's own name, for a copy staged inside a folder
-that the request moves in whole: :mod:`.staginglayout`). A swap ``k`` moves what is at the target, if anything, to ``staging/aside`` (an
-old copy there is how recovery knows the target had one: whether it has is decided under the
-target's lock, at the swap, as another program may have written it until then), then
-``staging/new`` to the target; undoing it moves the new copy to ``staging/undo-k`` first.
+that the request moves in whole: :mod:`.staginglayout`). A swap ``k`` moves what is at the
+target, if anything, to ``staging/aside`` (an old copy there is how recovery knows the target
+had one: whether it has is decided under the target's lock, at the swap, as another program may
+have written it until then), then ``staging/new`` to the target; undoing it moves the new copy
+to ``staging/undo-k`` first.
 
 A keep-local journals no swaps. A pull journals no swaps in the root either, but a
 ``"collection"`` part: what it changes in the collection it pulls into, which the recovery of
