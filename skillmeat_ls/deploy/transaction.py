@@ -219,7 +219,6 @@ class Transaction:
         is there now; a new copy staged inside such a folder is then in place already."""
         assert self.journal is not None and self.staging is not None
         swap = self.journal.swaps[number]
-        target = self.root / swap.path
         if number in self._folders:
             folder, staged = self._folders[number]
             if os.path.lexists(self.root / folder):  # made by another program meanwhile
@@ -231,6 +230,7 @@ class Transaction:
             self.file_ops.move(self.staging / staged, self.root / folder)
         if swap.new is not None and "/" in swap.new:
             return  # staged inside a folder moved in whole: in place with it
+        target = self.root / swap.path
         if swap.new is not None:
             self._ensure_folder(swap.path)
         self._locks.enter_context(destination_lock(target))
