@@ -273,6 +273,36 @@ def test_copies_for_missing_folders_are_swapped_in_with_their_folder(tmp_path: P
     assert made["commands/.c1.md.skillmeat-lock"][0] == 0o644
 
 
+def test_a_missing_folder_made_by_another_program_meanwhile_takes_the_copies_one_by_one(
+    world: dict[str, Path],
+) -> None:
+    """Another program makes ``skills/`` (and puts a skill in it) while the copies are staged:
+    the staged folder is not moved over it; each copy goes in by its own swap, under its lock."""
+    project = world["project"]
+    skills = project / ".claude/skills"
+
+    def meanwhile(source: str, destination: Path) -> None:
+        if not skills.exists():
+            write(skills / "theirs/SKILL.md", "# theirs\n")
+
+    result = deploy(
+        project,
+        collection(world),
+        [("review", "skill"), ("helper", "agent")],
+        now=NOW,
+        file_ops=BeforeEachCopy(meanwhile),
+    )
+    assert not result.errors and len(result.deployed) == 2
+    assert sorted(path.name for path in skills.iterdir()) == [
+        f".review{LOCK_SUFFIX}",
+        "review",
+        "theirs",
+    ]
+    assert (skills / "theirs/SKILL.md").read_text() == "# theirs\n"
+    assert content_hash(skills / "review") == record_of(project, "review", "skill")["content_hash"]
+    assert (project / ".claude/agents/helper.md").is_file()
+
+
 def test_deployed_at_defaults_to_naive_local_now(world: dict[str, Path]) -> None:
     before = datetime.now()
     deploy(world["project"], collection(world), [("helper", "agent")])
@@ -975,9 +1005,7 @@ def test_file_where_a_folder_should_be_found_late(world: dict[str, Path]) -> Non
         overwrite=True,
         file_ops=BeforeEachCopy(sabotage),
     )
-    assert result.deployed == [] and result.errors[0].message.startswith(
-        "made by another program while the copies were staged (.claude/skills)"
-    )
+    assert result.deployed == [] and "not a folder" in result.errors[0].message
     after = snapshot(world["root"])
     assert after.pop("project/.claude/skills") == ("file", b"surprise\n")
     assert after == before

@@ -8,8 +8,10 @@ moves the whole folder in with one rename; the swaps of the others then find the
 place. A ``flock`` belongs to the lock file, not to its name, so each lock is held at its usual
 place from then on, and the end state is what a swap per copy gives (the folder, the copies, a
 lock file beside each) for one rename instead of one per copy. The folder's move takes no lock
-of its own (no SkillMeat writer locks a folder of that kind) and fails, undoing the request, if
-the folder has appeared in the meantime (:meth:`~.transaction.Transaction.swap`).
+of its own (no SkillMeat writer locks a folder of that kind); if another program has made the
+folder in the meantime, nothing is moved over it: each copy then goes in from the staged folder by
+its own swap, under its lock, as if the folder had been there
+(:meth:`~.transaction.Transaction.swap`).
 
 The journal lists one swap per item, as always, its new copy named ``new-f/NAME`` when it is
 staged in such a folder; the folder is one the request creates. So undoing is what it is for any

@@ -143,6 +143,7 @@ class Transaction:
         self.journal: Journal | None = None
         self._locks = contextlib.ExitStack()  # of the targets swapped (or staged) so far
         self._folders: Mapping[int, tuple[str, str]] = {}  # swap -> folder it moves in whole
+        self._moved_in: set[str] = set()  # the staged folders that did go in whole
 
     def run(self, steps: Callable[[Path], str], commit: Callable[[str], None]) -> Failure | None:
         """Begin, run ``steps`` (given the staging folder; they return the new deployment file
@@ -215,20 +216,12 @@ class Transaction:
         """Make the journalled swap ``number`` under its target's lock: the folders on the way
         are created, the path there (if any) is moved aside, the new copy (if any) moved in. A
         swap that moves a folder in whole (:meth:`intend`) does that first, without a lock of
-        the folder, and raises :class:`FileExistsError` (the request is undone) if something
-        is there now; a new copy staged inside such a folder is then in place already."""
+        the folder; a new copy staged inside such a folder is then in place already."""
         assert self.journal is not None and self.staging is not None
         swap = self.journal.swaps[number]
         if number in self._folders:
-            folder, staged = self._folders[number]
-            if os.path.lexists(self.root / folder):  # made by another program meanwhile
-                raise FileExistsError(
-                    errno.EEXIST,
-                    "made by another program while the copies were staged",
-                    display(self.root, folder),
-                )
-            self.file_ops.move(self.staging / staged, self.root / folder)
-        if swap.new is not None and "/" in swap.new:
+            self._move_in_whole(*self._folders[number])
+        if swap.new is not None and swap.new.split("/", 1)[0] in self._moved_in:
             return  # staged inside a folder moved in whole: in place with it
         target = self.root / swap.path
         if swap.new is not None:
@@ -238,6 +231,22 @@ class Transaction:
             self.file_ops.move(target, self.staging / swap.aside)
         if swap.new is not None:
             self.file_ops.move(self.staging / swap.new, target)
+
+    def _move_in_whole(self, folder: str, staged: str) -> None:
+        """Move the staged folder ``staged`` in as ``folder``, unless another program has made
+        something there since the copies were planned: then each copy in it goes in by its own
+        swap, under its lock, as if the folder had been there."""
+        assert self.staging is not None
+        target = self.root / folder
+        if os.path.lexists(target):
+            return
+        try:
+            self.file_ops.move(self.staging / staged, target)
+        except OSError as exc:
+            if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY) or not os.path.lexists(target):
+                raise
+            return  # made in the meantime, and not empty
+        self._moved_in.add(staged)
 
     def lock_staged(self, rel: str) -> None:
         """Take SkillMeat's lock of the copy ``rel`` (a path in the staging folder) inside a
