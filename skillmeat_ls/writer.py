@@ -9,9 +9,10 @@ This module owns three things:
 - the text of a deployment file (:func:`render_unified`, :func:`render_document`,
   :func:`render_records`): ``tomli_w`` with its default settings, as SkillMeat's
   ``write_deployments`` does, so a file SkillMeat wrote re-renders byte for byte (records of the
-  usual shapes from templates ``tomli_w`` wrote, the same text in a fifth of the time). Like SkillMeat's, this writes a record short enough to fit on a
-  100-column line (never a real one: hashes are 64 characters) as an inline table inside
-  ``deployed = [...]`` rather than under a ``[[deployed]]`` header;
+  usual shapes from templates ``tomli_w`` wrote, the same text in a fifth of the time). Like
+  SkillMeat's, this writes a record short enough to fit on a 100-column line (never a real one:
+  hashes are 64 characters) as an inline table inside ``deployed = [...]`` rather than under a
+  ``[[deployed]]`` header;
 - naive ISO timestamps (:func:`naive_iso`) and atomic replacement of a file on disk
   (:func:`atomic_write`).
 
