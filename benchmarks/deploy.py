@@ -4,9 +4,10 @@
 
 The collection is generated in a temporary folder: mixed types (skills and MCP servers as
 folders of several files, commands, agents and hooks as single files), a few MB in all. Each run
-deploys everything into a new project; "redeploy" deploys it all again over an up-to-date
-project (every existing copy is hashed to check for local changes, the file is updated in
-place). The floor is ``shutil.copytree`` of the same collection
+deploys everything into a new project (where each type's folder goes in whole, with one rename),
+and into a project whose type folders are there, empty (one rename per artifact); "redeploy"
+deploys it all again over an up-to-date project (every existing copy is hashed to check for local
+changes, the file is updated in place). The floor is ``shutil.copytree`` of the same collection
 folder into a new folder (no hashing, no staging, no record). Each deploy is measured as it runs
 (with its journal, written and synced before the first swap) and, for comparison only, without
 it (:attr:`FileOps.journalled` off, a benchmark seam: such a request is not recovered after a
@@ -160,6 +161,9 @@ def main() -> None:
             project.mkdir()
             if label.startswith("redeploy"):
                 deploy(project, collection, pairs)
+            if label == into_folders:
+                for folder in FOLDERS.values():
+                    (project / ".claude" / folder).mkdir(parents=True)
             return project
 
         def copytree(project: Path) -> None:
@@ -176,6 +180,7 @@ def main() -> None:
             deploy(project, collection, pairs, dry_run=True)
 
         copytree_row = "shutil.copytree (floor)"
+        into_folders = "deploy, type folders there"
         redeploy = f"redeploy over {len(pairs)} records"
         rows = interleaved(
             {
@@ -183,6 +188,7 @@ def main() -> None:
                 "deploy": deploying(FileOps()),
                 "deploy, no journal": deploying(Unjournalled()),
                 "deploy, one copy thread": deploying(OneCopyThread()),
+                into_folders: deploying(FileOps()),
                 "deploy --dry-run": dry_run,
             },
             fresh,
