@@ -73,6 +73,7 @@ _OPERATIONS = ("deploy", "update", "undeploy", "keep-local", "pull")
 _MAX_BYTES = 32 << 20
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _STAGED_NAME = re.compile(r"(old|new)-[0-9]+")
+_STAGED_COPY = re.compile(r"new-[0-9]+/(?P<name>[^/]+)")
 
 
 @dataclass(frozen=True)
@@ -289,10 +290,8 @@ def _swap(entry: dict[str, Any]) -> Swap:
 def _in_staged_folder(new: str, rel: str) -> bool:
     """Whether ``new`` names the copy for ``rel`` inside a staged folder (``new-N/NAME``, NAME
     the last part of ``rel``; :mod:`.staginglayout`)."""
-    folder, _, name = new.partition("/")
-    return folder.startswith("new-") and bool(_STAGED_NAME.fullmatch(folder)) and (
-        "/" in rel and name == rel.rsplit("/", 1)[1]
-    )
+    match = _STAGED_COPY.fullmatch(new)
+    return match is not None and "/" in rel and match["name"] == rel.rsplit("/", 1)[1]
 
 
 def _collection(data: dict[str, Any]) -> CollectionPart:
